@@ -1,0 +1,75 @@
+//! Command-line interface of the `opsim` binary (clap types only).
+
+use clap::{Parser, Subcommand};
+
+/// A local simulator of the 1Password Events API, for demos and benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "opsim", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Events API on 127.0.0.1; prints `opsim listening on http://127.0.0.1:PORT` first.
+    ///
+    /// Example: opsim serve --port 0 --audit-events 5000 --token demo-token
+    Serve(ServeArgs),
+    /// Print a JWT-shaped token (for demos of token checks; the simulator accepts it with --token).
+    ///
+    /// Example: opsim mint-token --features auditevents,signinattempts --expires-in-days 90
+    MintToken(MintArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Seed for the generated events.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Backlog of audit events.
+    #[arg(long, default_value_t = 1000)]
+    pub audit_events: usize,
+    /// Backlog of sign-in attempts.
+    #[arg(long, default_value_t = 0)]
+    pub signin_attempts: usize,
+    /// Backlog of item usages.
+    #[arg(long, default_value_t = 0)]
+    pub item_usages: usize,
+    /// Minutes of history the backlog spans, ending now.
+    #[arg(long, default_value_t = 30)]
+    pub history_minutes: u64,
+    /// Accepted bearer token, with every feature (repeatable). Also read from OPSIM_TOKEN.
+    #[arg(
+        long = "token",
+        env = "OPSIM_TOKEN",
+        required = true,
+        hide_env_values = true
+    )]
+    pub tokens: Vec<String>,
+    /// New audit events appended every second while running.
+    #[arg(long, default_value_t = 0)]
+    pub append_per_second: usize,
+    /// Enforce the real API's limit of 600 requests per minute per token.
+    #[arg(long)]
+    pub rate_limit: bool,
+    /// Probability in 0..=1 of a random fault (429, 5xx, cut body, malformed JSON) per request.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MintArgs {
+    /// Comma-separated features: auditevents, signinattempts, itemusages.
+    #[arg(long, value_delimiter = ',', default_value = "auditevents")]
+    pub features: Vec<String>,
+    /// Days until expiry; omit for a token that never expires.
+    #[arg(long)]
+    pub expires_in_days: Option<i64>,
+    /// Events host to put in the `aud` claim.
+    #[arg(long, default_value = "events.1password.com")]
+    pub host: String,
+}

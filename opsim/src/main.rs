@@ -1,0 +1,87 @@
+//! The `opsim` binary: serve the simulated Events API, or mint a demo token.
+
+mod cli;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+use opsim::{Fault, FaultPlan, SimConfig, Simulator, Stream, TokenClaims, TokenGrant};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Serve(args) => serve(args).await,
+        cli::Command::MintToken(args) => {
+            let now = chrono::Utc::now().timestamp();
+            let claims = TokenClaims {
+                aud: vec!["com.1password.streamingservice".into(), args.host],
+                sub: "OPSIMINTEGRATION0000000000".into(),
+                iss: "com.1password.b5".into(),
+                iat: now,
+                exp: args.expires_in_days.map(|days| now + days * 86_400),
+                features: args.features,
+                account_uuid: "OPSIMACCOUNT00000000000000".into(),
+                integration_uuid: "OPSIMINTEGRATION0000000000".into(),
+            };
+            println!("{}", opsim::mint_token(&claims));
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.fault_rate),
+        "--fault-rate must be between 0 and 1, got {}",
+        args.fault_rate
+    );
+    let mut config = SimConfig::new(args.seed)
+        .with_events(Stream::AuditEvents, args.audit_events)
+        .with_events(Stream::SignInAttempts, args.signin_attempts)
+        .with_events(Stream::ItemUsages, args.item_usages)
+        .with_history(Duration::from_secs(args.history_minutes * 60));
+    for token in args.tokens {
+        config = config.with_token(TokenGrant::all_features(token));
+    }
+    if args.rate_limit {
+        config = config.with_rate_limit(600);
+    }
+    if args.fault_rate > 0.0 {
+        let kinds = vec![
+            Fault::TooManyRequests {
+                retry_after: Some(1),
+            },
+            Fault::TooManyRequests { retry_after: None },
+            Fault::ServerError(500),
+            Fault::ServerError(503),
+            Fault::CutBody,
+            Fault::MalformedJson,
+        ];
+        config = config.with_faults(FaultPlan::random(args.seed, args.fault_rate, kinds));
+    }
+    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let sim = Simulator::start_on(config, addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "opsim listening on {}", sim.base_url())?;
+    stdout.flush()?;
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = ticker.tick(), if args.append_per_second > 0 => {
+                sim.append(Stream::AuditEvents, args.append_per_second);
+            }
+        }
+    }
+    sim.shutdown().await;
+    Ok(())
+}
