@@ -1,0 +1,234 @@
+//! The Events API client: POST a page for a position, GET introspect; retries with backoff.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use serde::Deserialize;
+use tokio::time::Instant;
+use url::Url;
+
+use super::{ApiError, Page, Position, RetryPolicy, Stream};
+use crate::secret::Secret;
+
+const AGENT: &str = concat!("onepassword-secops-collector/", env!("CARGO_PKG_VERSION"));
+
+/// Timeouts and retries of a [`Client`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOptions {
+    /// Timeout of one HTTP request, body included.
+    pub timeout: Duration,
+    /// Retries of failed calls.
+    pub retry: RetryPolicy,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What `GET /api/v2/auth/introspect` says about the token.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Introspection {
+    /// The token's (integration's) uuid.
+    pub uuid: String,
+    /// When the token was issued.
+    pub issued_at: String,
+    /// Streams the token may read.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// The account's uuid.
+    #[serde(default)]
+    pub account_uuid: Option<String>,
+}
+
+/// A client of one Events API host.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: Secret,
+    options: ClientOptions,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(rename = "Error")]
+    error: ErrorMessage,
+}
+
+#[derive(Deserialize)]
+struct ErrorMessage {
+    #[serde(rename = "Message")]
+    message: String,
+}
+
+fn api_message(body: &[u8]) -> String {
+    serde_json::from_slice::<ErrorBody>(body)
+        .map(|b| b.error.message)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
+}
+
+/// One attempt's failure: permanent, or transient with an optional server-requested wait.
+enum Attempt {
+    Permanent(ApiError),
+    Transient(String, Option<Duration>),
+}
+
+impl Client {
+    /// A client of `base` (e.g. `https://events.1password.com`) using `token`.
+    pub fn new(base: Url, token: Secret, options: ClientOptions) -> Result<Client, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Client {
+            http,
+            base,
+            token,
+            options,
+        })
+    }
+
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}{}", url.path().trim_end_matches('/'), path);
+        url.set_path(&joined);
+        url
+    }
+
+    async fn attempt(
+        &self,
+        request: reqwest::RequestBuilder,
+        endpoint: &str,
+    ) -> Result<Bytes, Attempt> {
+        let response = request
+            .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
+            .header(ACCEPT, "application/json")
+            .header(USER_AGENT, AGENT)
+            .send()
+            .await
+            .map_err(|e| {
+                Attempt::Transient(format!("request failed: {}", without_url(&e)), None)
+            })?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(|e| {
+            Attempt::Transient(format!("response body cut off: {}", without_url(&e)), None)
+        })?;
+        match status {
+            StatusCode::OK => Ok(body),
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                Err(Attempt::Permanent(ApiError::Unauthorized {
+                    endpoint: endpoint.to_owned(),
+                    message: api_message(&body),
+                }))
+            }
+            StatusCode::TOO_MANY_REQUESTS => Err(Attempt::Transient(
+                format!("rate limited (429): {}", api_message(&body)),
+                retry_after,
+            )),
+            s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Err(
+                Attempt::Transient(format!("server error ({s}): {}", api_message(&body)), None),
+            ),
+            s => Err(Attempt::Permanent(ApiError::Rejected {
+                endpoint: endpoint.to_owned(),
+                status: s.as_u16(),
+                message: api_message(&body),
+            })),
+        }
+    }
+
+    /// Runs `call` with retries until it succeeds, fails permanently, runs out of attempts, or the
+    /// next wait would pass `deadline`.
+    async fn with_retries<T, F>(
+        &self,
+        endpoint: &str,
+        deadline: Instant,
+        call: impl Fn() -> F,
+    ) -> Result<T, ApiError>
+    where
+        F: std::future::Future<Output = Result<T, Attempt>>,
+    {
+        let retry = self.options.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (last, retry_after) = match call().await {
+                Ok(value) => return Ok(value),
+                Err(Attempt::Permanent(error)) => return Err(error),
+                Err(Attempt::Transient(last, retry_after)) => (last, retry_after),
+            };
+            let wait = retry.wait(attempt, retry_after);
+            if attempt >= retry.max_attempts || Instant::now() + wait >= deadline {
+                return Err(ApiError::Unavailable {
+                    endpoint: endpoint.to_owned(),
+                    attempts: attempt,
+                    last,
+                });
+            }
+            tracing::warn!(endpoint, attempt, wait_ms = wait.as_millis() as u64, error = %last, "retrying Events API call");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Fetches the page of `stream` at `position`.
+    pub async fn page(
+        &self,
+        stream: Stream,
+        position: &Position,
+        deadline: Instant,
+    ) -> Result<Page, ApiError> {
+        let endpoint = stream.path();
+        let url = self.url(&endpoint);
+        let body = position.request_body();
+        self.with_retries(&endpoint, deadline, || async {
+            let request = self
+                .http
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.clone());
+            let bytes = self.attempt(request, &endpoint).await?;
+            Page::parse(bytes).map_err(|e| Attempt::Transient(e, None))
+        })
+        .await
+    }
+
+    /// What the API says about the token (`GET /api/v2/auth/introspect`).
+    pub async fn introspect(&self) -> Result<Introspection, ApiError> {
+        let endpoint = "/api/v2/auth/introspect";
+        let url = self.url(endpoint);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        self.with_retries(endpoint, deadline, || async {
+            let bytes = self.attempt(self.http.get(url.clone()), endpoint).await?;
+            serde_json::from_slice(&bytes)
+                .map_err(|e| Attempt::Transient(format!("malformed introspection: {e}"), None))
+        })
+        .await
+    }
+}
+
+/// reqwest errors print their URL; ours carry no secrets, but keep messages short and stable.
+fn without_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(&format!(" for url ({url})"), "");
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}

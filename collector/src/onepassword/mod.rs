@@ -1,0 +1,16 @@
+//! The 1Password Events API: streams, cursor positions, pages of raw items, retries, token claims.
+
+mod client;
+mod error;
+mod page;
+mod position;
+mod retry;
+mod stream;
+pub mod token;
+
+pub use client::{Client, ClientOptions, Introspection};
+pub use error::ApiError;
+pub use page::Page;
+pub use position::Position;
+pub use retry::RetryPolicy;
+pub use stream::{Stream, UnknownStream};

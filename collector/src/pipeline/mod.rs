@@ -1,0 +1,137 @@
+//! A collection run: for each configured stream, drain the Events API into the store, exactly once.
+
+mod drain;
+pub mod naming;
+mod summary;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::time::Instant;
+
+pub use summary::{Outcome, RunSummary, StreamSummary};
+
+use crate::checkpoint::CheckpointStore;
+use crate::onepassword::{Client, Stream};
+use crate::storage::ObjectStore;
+
+/// Where a stream starts when it has no checkpoint yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// `now - lookback` (the live stream; the guide's LOOKBACK_HOURS).
+    Lookback(chrono::Duration),
+    /// A fixed window (a backfill), `end` exclusive.
+    Window {
+        /// Earliest event time.
+        start: DateTime<Utc>,
+        /// Latest event time, exclusive.
+        end: DateTime<Utc>,
+    },
+}
+
+/// One stream to collect: where its objects and its checkpoint go.
+#[derive(Debug, Clone)]
+pub struct StreamPlan {
+    /// The stream.
+    pub stream: Stream,
+    /// Object prefix the SecOps feed reads.
+    pub prefix: String,
+    /// The checkpoint object's name (never under any feed prefix).
+    pub checkpoint_key: String,
+    /// Where a stream without a checkpoint starts.
+    pub start: Start,
+}
+
+/// Sizes and budgets of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Stop a stream after this many events in one run (MAX_RECORDS).
+    pub max_records: u64,
+    /// Events per API page, 1..=1000 (PAGE_SIZE).
+    pub page_size: u16,
+    /// A batch (one data object) ends after the page that reaches this many events…
+    pub batch_max_events: usize,
+    /// …or this many bytes.
+    pub batch_max_bytes: usize,
+    /// Wall-time budget of a run; no batch starts and no retry waits past it.
+    pub budget: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_records: 10_000,
+            page_size: 1000,
+            batch_max_events: 5000,
+            batch_max_bytes: 8 * 1024 * 1024,
+            budget: Duration::from_secs(480),
+        }
+    }
+}
+
+/// Runs collection cycles.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    client: Client,
+    store: Arc<dyn ObjectStore>,
+    plans: Vec<StreamPlan>,
+    limits: Limits,
+    stop: Arc<AtomicBool>,
+    token_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Pipeline {
+    /// A pipeline moving `plans`' streams from `client` into `store`.
+    pub fn new(
+        client: Client,
+        store: Arc<dyn ObjectStore>,
+        plans: Vec<StreamPlan>,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            client,
+            store,
+            plans,
+            limits,
+            stop: Arc::new(AtomicBool::new(false)),
+            token_expires_at: None,
+        }
+    }
+
+    /// Records the token's expiry, reported in every run summary.
+    pub fn with_token_expiry(mut self, expires_at: Option<DateTime<Utc>>) -> Self {
+        self.token_expires_at = expires_at;
+        self
+    }
+
+    /// A flag that, once set, ends runs after their current batch.
+    pub fn stop_flag(&self) -> Arc<AtomicBool> {
+        self.stop.clone()
+    }
+
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// The streams this pipeline collects.
+    pub fn plans(&self) -> &[StreamPlan] {
+        &self.plans
+    }
+
+    /// One cycle over every stream, one after another, within the time budget.
+    pub async fn run(&self) -> RunSummary {
+        let started = Instant::now();
+        let deadline = started + self.limits.budget;
+        let mut streams = Vec::with_capacity(self.plans.len());
+        for plan in &self.plans {
+            let checkpoints = CheckpointStore::new(self.store.clone(), plan.checkpoint_key.clone());
+            let summary = drain::Drain::new(self, plan, &checkpoints, deadline)
+                .run()
+                .await;
+            streams.push(summary);
+        }
+        RunSummary::new(streams, started.elapsed(), self.token_expires_at)
+    }
+}

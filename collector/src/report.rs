@@ -1,0 +1,30 @@
+//! The run summary log line, and ERROR lines only where an operator must act.
+
+use crate::pipeline::{Outcome, RunSummary};
+
+/// Logs `summary`: one `collector run summary` line, then one ERROR per stream that needs an
+/// operator and one WARNING per stream that the next run will retry.
+pub fn log_summary(summary: &RunSummary) {
+    let json = serde_json::to_string(summary).unwrap_or_default();
+    let token_days_left = summary
+        .token_expires_at
+        .map(|at| (at - chrono::Utc::now()).num_days());
+    tracing::info!(
+        summary = json.as_str(),
+        events = summary.events(),
+        duration_ms = summary.duration_ms,
+        token_days_left = token_days_left.unwrap_or(-1),
+        "collector run summary"
+    );
+    for stream in &summary.streams {
+        match &stream.outcome {
+            Outcome::Permanent(reason) => {
+                tracing::error!(stream = %stream.stream, error = %reason, "collection stopped: operator action needed")
+            }
+            Outcome::Transient(reason) => {
+                tracing::warn!(stream = %stream.stream, error = %reason, "collection interrupted; the next run resumes from the checkpoint")
+            }
+            _ => {}
+        }
+    }
+}
