@@ -404,7 +404,7 @@ impl Settings {
         }
 
         let limits = Limits {
-            max_records: r.number::<u64>("MAX_RECORDS", 10_000, 1, u64::MAX),
+            max_records: r.number::<u64>("MAX_RECORDS", 10_000, 1, 1_000_000_000),
             page_size,
             batch_max_events: r.number::<usize>("BATCH_MAX_EVENTS", 5000, 1, 100_000),
             batch_max_bytes: 8 * 1024 * 1024,
