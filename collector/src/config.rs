@@ -317,10 +317,8 @@ impl Settings {
         };
 
         let mut streams = Vec::new();
-        for name in r
-            .get("STREAMS")
-            .unwrap_or("auditevents")
-            .to_owned()
+        let stream_list = r.get("STREAMS").unwrap_or("auditevents").to_owned();
+        for name in stream_list
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
