@@ -20,6 +20,26 @@ pub enum Command {
     ///
     /// Example: opsim mint-token --features auditevents,signinattempts --expires-in-days 90
     MintToken(MintArgs),
+    /// Pull every page of a stream and discard it: the floor the collector's benchmark compares to.
+    ///
+    /// Example: opsim pull --base http://127.0.0.1:8081 --token demo-token --page-size 1000
+    Pull(PullArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// Events API base URL.
+    #[arg(long)]
+    pub base: String,
+    /// Bearer token (also OPSIM_TOKEN).
+    #[arg(long, env = "OPSIM_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Stream to pull.
+    #[arg(long, default_value = "auditevents")]
+    pub stream: String,
+    /// Events per page.
+    #[arg(long, default_value_t = 1000)]
+    pub page_size: u16,
 }
 
 #[derive(Debug, clap::Args)]

@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => serve(args).await,
+        cli::Command::Pull(args) => pull(args).await,
         cli::Command::MintToken(args) => {
             let now = chrono::Utc::now().timestamp();
             let claims = TokenClaims {
@@ -83,5 +84,46 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
         }
     }
     sim.shutdown().await;
+    Ok(())
+}
+
+/// Drains a stream, keeping nothing but counts.
+async fn pull(args: cli::PullArgs) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Page<'a> {
+        cursor: String,
+        has_more: bool,
+        #[serde(borrow)]
+        items: Vec<&'a serde_json::value::RawValue>,
+    }
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v2/{}", args.base.trim_end_matches('/'), args.stream);
+    let mut body =
+        serde_json::json!({"limit": args.page_size, "start_time": "2000-01-01T00:00:00Z"})
+            .to_string();
+    let (mut events, mut pages, mut bytes) = (0usize, 0usize, 0usize);
+    let started = std::time::Instant::now();
+    loop {
+        let response = http
+            .post(&url)
+            .bearer_auth(&args.token)
+            .body(body)
+            .send()
+            .await?
+            .error_for_status()?;
+        let data = response.bytes().await?;
+        let page: Page<'_> = serde_json::from_slice(&data).context("malformed page")?;
+        pages += 1;
+        events += page.items.len();
+        bytes += data.len();
+        if !page.has_more {
+            break;
+        }
+        body = serde_json::json!({"cursor": page.cursor}).to_string();
+    }
+    println!(
+        "pulled {events} events in {pages} pages ({bytes} bytes) in {:.3} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -60,3 +60,39 @@ fn mint_token_prints_a_jwt_shaped_token() {
     let token = String::from_utf8(out.stdout).unwrap();
     assert_eq!(token.trim().split('.').count(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_drains_a_stream_and_reports_counts() {
+    let sim = opsim::Simulator::start(
+        opsim::SimConfig::new(3)
+            .with_token(opsim::TokenGrant::all_features("pull-token"))
+            .with_events(opsim::Stream::AuditEvents, 2_500),
+    )
+    .await
+    .unwrap();
+    let base = sim.base_url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_opsim"))
+            .args([
+                "pull",
+                "--base",
+                &base,
+                "--token",
+                "pull-token",
+                "--page-size",
+                "1000",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("pulled 2500 events in 3 pages"), "{text}");
+    assert_eq!(sim.served(opsim::Stream::AuditEvents).len(), 2_500);
+}

@@ -82,6 +82,7 @@ struct Batch {
     next_cursor: String,
     has_more: bool,
     newest: Option<chrono::DateTime<Utc>>,
+    pages: u64,
 }
 
 pub(super) struct Drain<'a> {
@@ -138,6 +139,7 @@ impl<'a> Drain<'a> {
     async fn drain(&mut self) -> Result<Outcome, DrainError> {
         let mut loaded = self.checkpoints.load().await?;
         let mut events_this_run = 0u64;
+        let mut prefetched: Option<(Position, Batch)> = None;
         loop {
             let generation = loaded.generation;
             let mut checkpoint = match loaded.checkpoint.take() {
@@ -169,7 +171,11 @@ impl<'a> Drain<'a> {
                 return Ok(Outcome::MaxRecords);
             }
 
-            let batch = self.fetch(&checkpoint.position, None).await?;
+            let batch = match prefetched.take() {
+                Some((position, batch)) if position == checkpoint.position => batch,
+                _ => self.fetch(&checkpoint.position, None).await?,
+            };
+            self.summary.pages += batch.pages;
             if batch.events == 0 {
                 if checkpoint.position.cursor() != Some(batch.next_cursor.as_str()) {
                     checkpoint.position = Position::Cursor(batch.next_cursor);
@@ -210,17 +216,49 @@ impl<'a> Drain<'a> {
             if let Some(newest) = batch.newest {
                 checkpoint.stats.newest_event_at = Some(newest);
             }
+
+            // Create and commit this batch while the next one is fetched: reading ahead changes no
+            // state, and the read-ahead is used only if the checkpoint then stands where it starts.
+            let next_position = Position::Cursor(batch.next_cursor.clone());
+            let read_ahead = batch.has_more
+                && !self.pipeline.stopping()
+                && Instant::now() < self.deadline
+                && events_this_run + batch.events < self.pipeline.limits.max_records;
             let has_more = batch.has_more;
-            self.create_object(&intent, batch.data).await?;
-            loaded = match self.commit(checkpoint, recorded, &intent).await {
-                Ok(next) => next,
+            let newest = batch.newest;
+            let write = async {
+                let created = self.create_object(&intent, batch.data).await?;
+                Ok::<_, DrainError>((created, self.commit(checkpoint, recorded, &intent).await))
+            };
+            let ahead = async {
+                if read_ahead {
+                    Some(self.fetch(&next_position, None).await)
+                } else {
+                    None
+                }
+            };
+            let (written, ahead) = tokio::join!(write, ahead);
+            let (created, committed) = written?;
+            if created {
+                self.summary.objects += 1;
+                self.summary.bytes += intent.bytes;
+            }
+            loaded = match committed {
+                Ok(next) => {
+                    events_this_run += intent.events;
+                    self.summary.events += intent.events;
+                    if newest.is_some() {
+                        self.summary.newest_event_at = newest;
+                    }
+                    next
+                }
                 Err(StorageError::PreconditionFailed { .. }) => self.checkpoints.load().await?,
                 Err(e) => return Err(e.into()),
             };
-            events_this_run += intent.events;
-            self.summary.events += intent.events;
-            if let Some(newest) = batch.newest {
-                self.summary.newest_event_at = Some(newest);
+            match ahead {
+                Some(Ok(batch)) => prefetched = Some((next_position, batch)),
+                Some(Err(e)) => return Err(e),
+                None => {}
             }
             if !has_more {
                 return Ok(Outcome::Drained);
@@ -253,12 +291,18 @@ impl<'a> Drain<'a> {
                     found_hash,
                 });
             }
-            self.create_object(intent, batch.data).await?;
+            self.summary.pages += batch.pages;
+            if self.create_object(intent, batch.data).await? {
+                self.summary.objects += 1;
+                self.summary.bytes += intent.bytes;
+            }
         }
         Ok(self.commit(checkpoint, generation, intent).await?)
     }
 
-    async fn create_object(&mut self, intent: &Intent, data: Vec<u8>) -> Result<(), DrainError> {
+    /// Creates the intent's object; `false` when another run completing the same intent already
+    /// had (with the same bytes).
+    async fn create_object(&self, intent: &Intent, data: Vec<u8>) -> Result<bool, DrainError> {
         let data = Bytes::from(data);
         match self
             .pipeline
@@ -266,13 +310,8 @@ impl<'a> Drain<'a> {
             .write(&intent.object, data, NDJSON, Precondition::DoesNotExist)
             .await
         {
-            Ok(_) => {
-                self.summary.objects += 1;
-                self.summary.bytes += intent.bytes;
-                Ok(())
-            }
-            // Another run completing the same intent created it, with the same bytes.
-            Err(StorageError::PreconditionFailed { .. }) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(StorageError::PreconditionFailed { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
@@ -299,18 +338,19 @@ impl<'a> Drain<'a> {
 
     /// Fetches whole pages from `start` into NDJSON until the batch is full or the stream has no
     /// more; with `exactly`, stops at that many events (truncating the last page) instead.
-    async fn fetch(&mut self, start: &Position, exactly: Option<u64>) -> Result<Batch, DrainError> {
+    async fn fetch(&self, start: &Position, exactly: Option<u64>) -> Result<Batch, DrainError> {
         let limits = self.pipeline.limits;
         let mut data = Vec::with_capacity(limits.batch_max_bytes.min(1 << 20));
         let mut position = start.clone();
         let mut events = 0u64;
+        let mut pages = 0u64;
         loop {
             let page = self
                 .pipeline
                 .client
                 .page(self.plan.stream, &position, self.deadline)
                 .await?;
-            self.summary.pages += 1;
+            pages += 1;
             let wanted = exactly.map_or(page.len() as u64, |n| (n - events).min(page.len() as u64));
             for item in page.items().take(wanted as usize) {
                 data.extend_from_slice(item);
@@ -338,6 +378,7 @@ impl<'a> Drain<'a> {
                     next_cursor: page.cursor,
                     has_more: page.has_more,
                     newest,
+                    pages,
                 });
             }
             position = Position::Cursor(page.cursor);
