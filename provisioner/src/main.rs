@@ -1,1 +1,158 @@
-fn main() {}
+//! The `provision` binary.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Parser as _;
+use provisioner::config::{self, Config};
+use provisioner::render::{self, Engine};
+use provisioner::{feed, runner, steps, token};
+
+fn engine(arg: cli::EngineArg) -> Engine {
+    match arg {
+        cli::EngineArg::Terraform => Engine::Terraform,
+        cli::EngineArg::Gcloud => Engine::Gcloud,
+    }
+}
+
+fn load(arg: &cli::ConfigArg) -> anyhow::Result<Config> {
+    if !arg.config.exists() {
+        bail!(
+            "{} does not exist; create it with `provision init --config {}`",
+            arg.config.display(),
+            arg.config.display()
+        );
+    }
+    Ok(config::load(&arg.config)?)
+}
+
+fn render_into(config: &Config, run: &cli::RunArgs) -> anyhow::Result<()> {
+    let files = render::render(config, engine(run.engine))?;
+    render::write(&run.out, &files)
+        .with_context(|| format!("cannot write into {}", run.out.display()))?;
+    eprintln!("rendered {} files into {}", files.len(), run.out.display());
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(cli::Cli::parse()).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        cli::Command::Init(args) => {
+            let path = &args.config.config;
+            if path.exists() && !args.force {
+                bail!("{} exists; pass --force to overwrite it", path.display());
+            }
+            std::fs::write(path, config::STARTER)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "wrote {}: set project_id, region and bucket.name, then run `provision check-token`",
+                path.display()
+            );
+        }
+        cli::Command::Render(args) => {
+            let config = load(&args.config)?;
+            let files = render::render(&config, engine(args.engine))?;
+            if args.check {
+                let drift = render::drift(&args.out, &files);
+                if !drift.is_empty() {
+                    print!("{drift}");
+                    bail!(
+                        "the files in {} differ from a fresh render; run `provision render` to update them",
+                        args.out.display()
+                    );
+                }
+                println!(
+                    "{} files in {} match the config",
+                    files.len(),
+                    args.out.display()
+                );
+            } else {
+                render::write(&args.out, &files)
+                    .with_context(|| format!("cannot write into {}", args.out.display()))?;
+                for file in &files {
+                    println!("{}", args.out.join(&file.path).display());
+                }
+            }
+        }
+        cli::Command::Plan(args) => {
+            let config = load(&args.config)?;
+            render_into(&config, &args)?;
+            runner::run(&steps::plan(engine(args.engine), &args.out))?;
+        }
+        cli::Command::Apply(args) => {
+            let config = load(&args.run.config)?;
+            let secret = if args.keep_token {
+                None
+            } else {
+                Some(token::read_token()?)
+            };
+            render_into(&config, &args.run)?;
+            runner::run(&steps::apply(
+                engine(args.run.engine),
+                &args.run.out,
+                &config,
+                secret,
+            ))?;
+            println!("{}", feed::to_text(&feed::instructions(&config)));
+        }
+        cli::Command::Destroy(args) => {
+            let config = load(&args.config)?;
+            render_into(&config, &args)?;
+            runner::run(&steps::destroy(engine(args.engine), &args.out))?;
+        }
+        cli::Command::CheckToken(args) => {
+            let config = args.config.as_deref().map(config::load).transpose()?;
+            let streams = config
+                .as_ref()
+                .map_or_else(|| vec!["auditevents".to_owned()], |c| c.streams.clone());
+            let base = config.as_ref().map(Config::events_base_url);
+            let secret = token::read_token()?;
+            let report = token::check(&secret, base, &streams).await?;
+            match args.format {
+                cli::Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+                cli::Format::Text => {
+                    println!("events API:   {}", report.events_api);
+                    println!("features:     {}", report.features.join(", "));
+                    println!("integration:  {}", report.integration_uuid);
+                    println!(
+                        "account:      {}",
+                        report.account_uuid.as_deref().unwrap_or("(not reported)")
+                    );
+                    println!("issued at:    {}", report.issued_at);
+                    match (&report.expires_at, report.days_left) {
+                        (Some(at), Some(days)) => println!("expires at:   {at} ({days} days left)"),
+                        _ => println!("expires at:   never (or not a JWT)"),
+                    }
+                }
+            }
+            if !report.missing_features.is_empty() {
+                eprintln!(
+                    "error: the token cannot read {}; issue a token with those events selected (1Password: Integrations > Events Reporting)",
+                    report.missing_features.join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
+        }
+        cli::Command::FeedInstructions(args) => {
+            let config = load(&args.config)?;
+            let instructions = feed::instructions(&config);
+            match args.format {
+                cli::Format::Json => println!("{}", serde_json::to_string_pretty(&instructions)?),
+                cli::Format::Text => print!("{}", feed::to_text(&instructions)),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,135 @@
+//! Command-line interface of `provision` (clap types only).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// One YAML file to the whole Google Cloud deployment of the 1Password -> SecOps collector.
+#[derive(Debug, Parser)]
+#[command(
+    name = "provision",
+    version,
+    after_help = "Start with `provision init`, then `provision check-token`, `provision apply`, `provision feed-instructions`."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented starter config.
+    ///
+    /// Example: provision init --config onepassword-secops.yaml
+    Init(InitArgs),
+    /// Render Terraform (default) or a gcloud script from the config.
+    ///
+    /// Examples: provision render --out deploy; provision render --engine gcloud --check
+    Render(RenderArgs),
+    /// Render, then `terraform init` and `terraform plan` (gcloud: check the script's syntax).
+    ///
+    /// Example: provision plan --config onepassword-secops.yaml
+    Plan(RunArgs),
+    /// Render, create every resource, store the bearer token in Secret Manager, print the feed settings.
+    ///
+    /// The token is read from OP_BEARER_TOKEN, standard input, or a prompt without echo; it goes to
+    /// `gcloud secrets versions add --data-file=-` on standard input and nowhere else.
+    /// Example: provision apply; provision apply --engine gcloud; provision apply --keep-token
+    Apply(ApplyArgs),
+    /// Remove the deployed resources (the bucket and its events are kept by the gcloud engine and
+    /// protected from deletion while not empty by Terraform).
+    ///
+    /// Example: provision destroy
+    Destroy(RunArgs),
+    /// Check a bearer token with the Events API: features, integration and account, expiry.
+    ///
+    /// Example: OP_BEARER_TOKEN=… provision check-token --format json
+    CheckToken(CheckTokenArgs),
+    /// Print what to enter in Google SecOps for each stream's feed, and the bucket grant it needs.
+    ///
+    /// Example: provision feed-instructions --format json
+    FeedInstructions(FormatArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArg {
+    /// The config file.
+    #[arg(long, short, default_value = "onepassword-secops.yaml")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EngineArg {
+    Terraform,
+    Gcloud,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Which tool to render for.
+    #[arg(long, value_enum, default_value = "terraform")]
+    pub engine: EngineArg,
+    /// Output folder.
+    #[arg(long, default_value = "deploy")]
+    pub out: PathBuf,
+    /// Do not write; fail with a diff when the files on disk differ from a fresh render.
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Which tool to run.
+    #[arg(long, value_enum, default_value = "terraform")]
+    pub engine: EngineArg,
+    /// Folder the files are rendered into and run from.
+    #[arg(long, default_value = "deploy")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for a token; keep the secret's current versions.
+    #[arg(long)]
+    pub keep_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckTokenArgs {
+    /// The config file (optional: without it, the host comes from the token's aud claim).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}

@@ -1,0 +1,82 @@
+//! The provisioner's one YAML file: schema with the guide's defaults, loading, and validation that
+//! reports every problem at once.
+
+mod schema;
+mod validate;
+
+pub use schema::{Bucket, Collector, Config, Schedule, ServiceAccounts, Terraform};
+pub use validate::{Problem, validate};
+
+/// The commented starter written by `provision init`.
+pub const STARTER: &str = include_str!("../../../templates/onepassword-secops.yaml");
+
+/// A config file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not YAML of the right shape.
+    #[error("{path} is not a valid config: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message, with the location.
+        message: String,
+    },
+    /// Values that break the rules.
+    #[error("{path} has {} problem(s):\n{}", .problems.len(), .problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+/// Parses and validates config text; `path` names it in messages.
+pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
+    let mut unknown = Vec::new();
+    let deserializer = yaml_serde::Deserializer::from_str(text);
+    let config: Config =
+        serde_ignored::deserialize(deserializer, |key| unknown.push(key.to_string())).map_err(
+            |e| ConfigError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+        )?;
+    let mut problems: Vec<Problem> = unknown
+        .into_iter()
+        .map(|key| {
+            Problem::new(
+                &key,
+                "",
+                "unknown key; check its spelling against `provision init`'s starter",
+            )
+        })
+        .collect();
+    problems.extend(validate(&config));
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_owned(),
+            problems,
+        })
+    }
+}
+
+/// Reads, parses and validates a config file.
+pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: name.clone(),
+        source,
+    })?;
+    parse(&name, &text)
+}

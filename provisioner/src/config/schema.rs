@@ -1,0 +1,276 @@
+//! The config's shape and defaults (the guide's names).
+
+use serde::{Deserialize, Serialize};
+
+fn d_bucket() -> String {
+    "onepassword-audit-secops-logs".into()
+}
+fn d_storage_class() -> String {
+    "STANDARD".into()
+}
+fn d_retention() -> u32 {
+    180
+}
+fn d_prefix() -> String {
+    "onepassword-audit".into()
+}
+fn d_signin_prefix() -> String {
+    "onepassword-signinattempts".into()
+}
+fn d_items_prefix() -> String {
+    "onepassword-itemusages".into()
+}
+fn d_state_prefix() -> String {
+    "onepassword-secops-state/".into()
+}
+fn d_collector_sa() -> String {
+    "onepassword-audit-collector-sa".into()
+}
+fn d_invoker_sa() -> String {
+    "onepassword-audit-invoker-sa".into()
+}
+fn d_topic() -> String {
+    "onepassword-audit-trigger".into()
+}
+fn d_job() -> String {
+    "onepassword-audit-collector-hourly".into()
+}
+fn d_cron() -> String {
+    "0 * * * *".into()
+}
+fn d_tz() -> String {
+    "UTC".into()
+}
+fn d_streams() -> Vec<String> {
+    vec!["auditevents".into()]
+}
+fn d_events_api() -> String {
+    "1password.com".into()
+}
+fn d_service() -> String {
+    "onepassword-audit-collector".into()
+}
+fn d_repository() -> String {
+    "onepassword-secops".into()
+}
+fn d_secret() -> String {
+    "onepassword-events-token".into()
+}
+fn d_max_records() -> u64 {
+    100_000
+}
+fn d_page_size() -> u16 {
+    1000
+}
+fn d_lookback() -> u32 {
+    24
+}
+
+/// The whole config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Config {
+    /// Google Cloud project id.
+    pub project_id: String,
+    /// Region of Cloud Run, Scheduler, Artifact Registry (and the bucket, by default).
+    pub region: String,
+    /// The bucket the SecOps feed reads.
+    #[serde(default)]
+    pub bucket: Bucket,
+    /// Object prefix of audit events (the feed's folder).
+    #[serde(default = "d_prefix")]
+    pub feed_prefix: String,
+    /// Object prefix of sign-in attempts.
+    #[serde(default = "d_signin_prefix")]
+    pub signinattempts_prefix: String,
+    /// Object prefix of item usages.
+    #[serde(default = "d_items_prefix")]
+    pub itemusages_prefix: String,
+    /// Folder of the collector's checkpoints; must lie outside every feed prefix.
+    #[serde(default = "d_state_prefix")]
+    pub checkpoint_prefix: String,
+    /// Service account ids.
+    #[serde(default)]
+    pub service_accounts: ServiceAccounts,
+    /// Pub/Sub topic the scheduler publishes to.
+    #[serde(default = "d_topic")]
+    pub topic: String,
+    /// The scheduler job.
+    #[serde(default)]
+    pub schedule: Schedule,
+    /// Streams to collect.
+    #[serde(default = "d_streams")]
+    pub streams: Vec<String>,
+    /// The Events API: a region (`1password.com`, `ent.1password.com`, `1password.ca`,
+    /// `1password.eu`) or an explicit `https://` base URL.
+    #[serde(default = "d_events_api")]
+    pub events_api: String,
+    /// The collector service.
+    #[serde(default)]
+    pub collector: Collector,
+    /// Secret Manager secret id holding the bearer token.
+    #[serde(default = "d_secret")]
+    pub secret: String,
+    /// Terraform state.
+    #[serde(default)]
+    pub terraform: Terraform,
+}
+
+/// Bucket settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Bucket {
+    /// Globally unique name.
+    pub name: String,
+    /// Location; defaults to the region.
+    pub location: Option<String>,
+    /// Storage class.
+    pub storage_class: String,
+    /// Objects are deleted this many days after creation (lifecycle rule).
+    pub retention_days: u32,
+}
+
+impl Default for Bucket {
+    fn default() -> Self {
+        Self {
+            name: d_bucket(),
+            location: None,
+            storage_class: d_storage_class(),
+            retention_days: d_retention(),
+        }
+    }
+}
+
+/// Service account ids (the part before `@`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServiceAccounts {
+    /// The collector's runtime identity.
+    pub collector: String,
+    /// The identity Pub/Sub uses to invoke the service.
+    pub invoker: String,
+}
+
+impl Default for ServiceAccounts {
+    fn default() -> Self {
+        Self {
+            collector: d_collector_sa(),
+            invoker: d_invoker_sa(),
+        }
+    }
+}
+
+/// The Cloud Scheduler job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Schedule {
+    /// Job name.
+    pub job_name: String,
+    /// Cron expression (five fields).
+    pub cron: String,
+    /// IANA time zone.
+    pub time_zone: String,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            job_name: d_job(),
+            cron: d_cron(),
+            time_zone: d_tz(),
+        }
+    }
+}
+
+/// The Cloud Run service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Collector {
+    /// Service name.
+    pub service_name: String,
+    /// Container image; defaults to the Artifact Registry repository's `collector:latest`.
+    pub image: Option<String>,
+    /// Artifact Registry repository id.
+    pub repository: String,
+    /// MAX_RECORDS.
+    pub max_records: u64,
+    /// PAGE_SIZE.
+    pub page_size: u16,
+    /// LOOKBACK_HOURS.
+    pub lookback_hours: u32,
+}
+
+impl Default for Collector {
+    fn default() -> Self {
+        Self {
+            service_name: d_service(),
+            image: None,
+            repository: d_repository(),
+            max_records: d_max_records(),
+            page_size: d_page_size(),
+            lookback_hours: d_lookback(),
+        }
+    }
+}
+
+/// Where Terraform keeps its state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Terraform {
+    /// A GCS bucket for the state (created beforehand); local state when absent.
+    pub state_bucket: Option<String>,
+    /// Prefix inside the state bucket.
+    pub state_prefix: Option<String>,
+}
+
+impl Config {
+    /// The Events API base URL.
+    pub fn events_base_url(&self) -> String {
+        let value = self.events_api.trim();
+        if value.starts_with("https://") {
+            value.trim_end_matches('/').to_owned()
+        } else {
+            format!("https://events.{value}")
+        }
+    }
+
+    /// The bucket's location.
+    pub fn bucket_location(&self) -> String {
+        self.bucket
+            .location
+            .clone()
+            .unwrap_or_else(|| self.region.to_uppercase())
+    }
+
+    /// The collector image.
+    pub fn image(&self) -> String {
+        self.collector.image.clone().unwrap_or_else(|| {
+            format!(
+                "{}-docker.pkg.dev/{}/{}/collector:latest",
+                self.region, self.project_id, self.collector.repository
+            )
+        })
+    }
+
+    /// The audit events checkpoint object.
+    pub fn state_key(&self) -> String {
+        format!(
+            "{}/auditevents.json",
+            self.checkpoint_prefix.trim_end_matches('/')
+        )
+    }
+
+    /// (stream, prefix) for each configured stream.
+    pub fn stream_prefixes(&self) -> Vec<(String, String)> {
+        self.streams
+            .iter()
+            .map(|s| {
+                let prefix = match s.as_str() {
+                    "signinattempts" => self.signinattempts_prefix.clone(),
+                    "itemusages" => self.itemusages_prefix.clone(),
+                    _ => self.feed_prefix.clone(),
+                };
+                (s.clone(), prefix.trim_matches('/').to_owned())
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,449 @@
+//! Validation: each rule names the key, the bad value and the rule. Every value that reaches a
+//! template is restricted to characters that cannot break out of HCL strings or shell words, and the
+//! templates quote every value anyway.
+
+use super::Config;
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `bucket.name`.
+    pub key: String,
+    /// The offending value.
+    pub value: String,
+    /// The rule.
+    pub rule: String,
+}
+
+impl Problem {
+    /// A problem with `key`.
+    pub fn new(key: &str, value: &str, rule: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            rule: rule.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{}: {}", self.key, self.rule)
+        } else {
+            write!(f, "{}: {:?} {}", self.key, self.value, self.rule)
+        }
+    }
+}
+
+/// Regions where Cloud Run, Cloud Scheduler and Artifact Registry are all offered.
+pub const REGIONS: &[&str] = &[
+    "africa-south1",
+    "asia-east1",
+    "asia-east2",
+    "asia-northeast1",
+    "asia-northeast2",
+    "asia-northeast3",
+    "asia-south1",
+    "asia-south2",
+    "asia-southeast1",
+    "asia-southeast2",
+    "australia-southeast1",
+    "australia-southeast2",
+    "europe-central2",
+    "europe-north1",
+    "europe-southwest1",
+    "europe-west1",
+    "europe-west2",
+    "europe-west3",
+    "europe-west4",
+    "europe-west6",
+    "europe-west8",
+    "europe-west9",
+    "europe-west10",
+    "europe-west12",
+    "me-central1",
+    "me-central2",
+    "me-west1",
+    "northamerica-northeast1",
+    "northamerica-northeast2",
+    "southamerica-east1",
+    "southamerica-west1",
+    "us-central1",
+    "us-east1",
+    "us-east4",
+    "us-east5",
+    "us-south1",
+    "us-west1",
+    "us-west2",
+    "us-west3",
+    "us-west4",
+];
+
+/// The Events API's regions.
+pub const EVENTS_REGIONS: &[&str] = &[
+    "1password.com",
+    "ent.1password.com",
+    "1password.ca",
+    "1password.eu",
+];
+
+/// The streams the collector knows.
+pub const STREAMS: &[&str] = &["auditevents", "signinattempts", "itemusages"];
+
+fn chars(value: &str, allowed: impl Fn(char) -> bool) -> bool {
+    !value.is_empty() && value.chars().all(allowed)
+}
+
+fn lower_alnum(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit()
+}
+
+/// `[a-z]([-a-z0-9]*[a-z0-9])` with a length range.
+fn dns_label(value: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value.ends_with(lower_alnum)
+        && chars(value, |c| lower_alnum(c) || c == '-')
+}
+
+fn bucket_name(value: &str) -> bool {
+    (3..=63).contains(&value.len())
+        && value.starts_with(lower_alnum)
+        && value.ends_with(lower_alnum)
+        && chars(value, |c| lower_alnum(c) || matches!(c, '-' | '_' | '.'))
+        && !value.starts_with("goog")
+        && !value.contains("google")
+}
+
+fn prefix(value: &str) -> bool {
+    let trimmed = value.trim_end_matches('/');
+    !trimmed.is_empty()
+        && trimmed.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && chars(part, |c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
+                })
+        })
+}
+
+fn under(key: &str, folder: &str) -> bool {
+    let folder = folder.trim_matches('/');
+    let key = key.trim_matches('/');
+    key == folder || key.starts_with(&format!("{folder}/"))
+}
+
+/// One cron field: `*`, numbers, ranges `a-b`, steps `/n`, lists `,`, within `min..=max`.
+fn cron_field(field: &str, min: u32, max: u32) -> bool {
+    let number = |s: &str| s.parse::<u32>().ok().filter(|n| (min..=max).contains(n));
+    field.split(',').all(|part| {
+        let (range, step) = match part.split_once('/') {
+            Some((range, step)) => (range, Some(step)),
+            None => (part, None),
+        };
+        let step_ok =
+            step.is_none_or(|s| s.parse::<u32>().is_ok_and(|n| n >= 1 && n <= max.max(1)));
+        let range_ok = range == "*"
+            || match range.split_once('-') {
+                Some((a, b)) => matches!((number(a), number(b)), (Some(a), Some(b)) if a <= b),
+                None => number(range).is_some(),
+            };
+        step_ok && range_ok
+    })
+}
+
+/// A five-field cron expression, as Cloud Scheduler takes it.
+pub fn valid_cron(expression: &str) -> bool {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    let bounds = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
+    fields.len() == 5
+        && fields
+            .iter()
+            .zip(bounds)
+            .all(|(field, (min, max))| cron_field(field, min, max))
+}
+
+fn time_zone(value: &str) -> bool {
+    value == "UTC"
+        || (value.contains('/')
+            && value.split('/').all(|part| {
+                part.starts_with(|c: char| c.is_ascii_uppercase())
+                    && chars(part, |c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+')
+                    })
+            }))
+}
+
+fn url_host(value: &str) -> bool {
+    value.strip_prefix("https://").is_some_and(|host| {
+        let host = host.trim_end_matches('/');
+        host.contains('.') && chars(host, |c| lower_alnum(c) || matches!(c, '.' | '-'))
+    })
+}
+
+/// Every problem in `config`.
+pub fn validate(config: &Config) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut check = |ok: bool, key: &str, value: &str, rule: &str| {
+        if !ok {
+            problems.push(Problem::new(key, value, rule));
+        }
+    };
+
+    check(
+        dns_label(&config.project_id, 6, 30),
+        "project_id",
+        &config.project_id,
+        "is not a project id: 6-30 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen",
+    );
+    check(
+        REGIONS.contains(&config.region.as_str()),
+        "region",
+        &config.region,
+        "is not a known Cloud Run region (e.g. us-central1, europe-west1)",
+    );
+    check(
+        bucket_name(&config.bucket.name),
+        "bucket.name",
+        &config.bucket.name,
+        "is not a valid bucket name: 3-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit, not starting with \"goog\" or containing \"google\"",
+    );
+    if let Some(location) = &config.bucket.location {
+        check(
+            chars(location, |c| c.is_ascii_alphanumeric() || c == '-') && location.len() <= 40,
+            "bucket.location",
+            location,
+            "is not a bucket location (a region like US-CENTRAL1, a dual-region like NAM4, or US, EU, ASIA)",
+        );
+    }
+    check(
+        ["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]
+            .contains(&config.bucket.storage_class.as_str()),
+        "bucket.storage_class",
+        &config.bucket.storage_class,
+        "must be STANDARD, NEARLINE, COLDLINE or ARCHIVE",
+    );
+    check(
+        (1..=3650).contains(&config.bucket.retention_days),
+        "bucket.retention_days",
+        &config.bucket.retention_days.to_string(),
+        "must be between 1 and 3650 days",
+    );
+
+    let prefixes = [
+        ("feed_prefix", &config.feed_prefix),
+        ("signinattempts_prefix", &config.signinattempts_prefix),
+        ("itemusages_prefix", &config.itemusages_prefix),
+        ("checkpoint_prefix", &config.checkpoint_prefix),
+    ];
+    for (key, value) in prefixes {
+        check(
+            prefix(value),
+            key,
+            value,
+            "must be a folder path of letters, digits, '-', '_' and '.', separated by '/'",
+        );
+    }
+    for (stream, feed) in config.stream_prefixes() {
+        check(
+            !under(&config.checkpoint_prefix, &feed) && !under(&feed, &config.checkpoint_prefix),
+            "checkpoint_prefix",
+            &config.checkpoint_prefix,
+            &format!(
+                "overlaps the {stream} feed prefix {feed:?}: SecOps would ingest the checkpoints as logs; keep them apart"
+            ),
+        );
+        for (other, other_feed) in config.stream_prefixes() {
+            check(
+                other == stream || !under(&feed, &other_feed),
+                "streams",
+                &stream,
+                &format!(
+                    "its prefix {feed:?} lies inside the {other} prefix {other_feed:?}; each stream needs its own folder"
+                ),
+            );
+        }
+    }
+
+    for (key, value) in [
+        (
+            "service_accounts.collector",
+            &config.service_accounts.collector,
+        ),
+        ("service_accounts.invoker", &config.service_accounts.invoker),
+    ] {
+        check(
+            dns_label(value, 6, 30),
+            key,
+            value,
+            "is not a service account id: 6-30 characters matching [a-z]([-a-z0-9]*[a-z0-9])",
+        );
+    }
+    check(
+        config.service_accounts.collector != config.service_accounts.invoker,
+        "service_accounts.invoker",
+        &config.service_accounts.invoker,
+        "must differ from service_accounts.collector: the invoker only invokes, the runtime account only collects",
+    );
+    check(
+        (3..=255).contains(&config.topic.len())
+            && config.topic.starts_with(|c: char| c.is_ascii_alphabetic())
+            && chars(&config.topic, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+')
+            })
+            && !config.topic.starts_with("goog"),
+        "topic",
+        &config.topic,
+        "is not a Pub/Sub topic id: 3-255 letters, digits, '-', '_', '.', '~' or '+', starting with a letter, not with \"goog\"",
+    );
+    check(
+        config.schedule.job_name.len() <= 500
+            && chars(&config.schedule.job_name, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
+            }),
+        "schedule.job_name",
+        &config.schedule.job_name,
+        "must be letters, digits, '-' or '_'",
+    );
+    check(
+        valid_cron(&config.schedule.cron),
+        "schedule.cron",
+        &config.schedule.cron,
+        "is not a five-field cron expression (minute hour day-of-month month day-of-week), e.g. \"0 * * * *\"",
+    );
+    check(
+        time_zone(&config.schedule.time_zone),
+        "schedule.time_zone",
+        &config.schedule.time_zone,
+        "is not an IANA time zone such as UTC or Europe/Paris",
+    );
+
+    check(
+        !config.streams.is_empty(),
+        "streams",
+        "",
+        "must name at least one of auditevents, signinattempts, itemusages",
+    );
+    for (i, stream) in config.streams.iter().enumerate() {
+        check(
+            STREAMS.contains(&stream.as_str()),
+            "streams",
+            stream,
+            "is not a stream: use auditevents, signinattempts or itemusages",
+        );
+        check(
+            !config.streams[..i].contains(stream),
+            "streams",
+            stream,
+            "is listed twice",
+        );
+    }
+    check(
+        EVENTS_REGIONS.contains(&config.events_api.as_str()) || url_host(&config.events_api),
+        "events_api",
+        &config.events_api,
+        "must be 1password.com, ent.1password.com, 1password.ca, 1password.eu, or an https:// base URL",
+    );
+
+    check(
+        dns_label(&config.collector.service_name, 1, 49),
+        "collector.service_name",
+        &config.collector.service_name,
+        "is not a Cloud Run service name: up to 49 lowercase letters, digits or hyphens, starting with a letter",
+    );
+    if let Some(image) = &config.collector.image {
+        check(
+            image.len() <= 512
+                && chars(image, |c| {
+                    lower_alnum(c) || matches!(c, '.' | '/' | ':' | '@' | '-' | '_')
+                }),
+            "collector.image",
+            image,
+            "is not a container image reference (registry/path/name:tag or @sha256:digest)",
+        );
+    }
+    check(
+        dns_label(&config.collector.repository, 1, 63),
+        "collector.repository",
+        &config.collector.repository,
+        "is not an Artifact Registry repository id: lowercase letters, digits or hyphens, starting with a letter",
+    );
+    check(
+        config.collector.max_records >= 1,
+        "collector.max_records",
+        &config.collector.max_records.to_string(),
+        "must be at least 1",
+    );
+    check(
+        (1..=1000).contains(&config.collector.page_size),
+        "collector.page_size",
+        &config.collector.page_size.to_string(),
+        "must be between 1 and 1000 (the Events API's limit)",
+    );
+    check(
+        (1..=8760).contains(&config.collector.lookback_hours),
+        "collector.lookback_hours",
+        &config.collector.lookback_hours.to_string(),
+        "must be between 1 and 8760 hours",
+    );
+    check(
+        config.secret.len() <= 255
+            && chars(&config.secret, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '-' | '_')
+            }),
+        "secret",
+        &config.secret,
+        "is not a Secret Manager secret id: letters, digits, '-' or '_'",
+    );
+    if let Some(bucket) = &config.terraform.state_bucket {
+        check(
+            bucket_name(bucket),
+            "terraform.state_bucket",
+            bucket,
+            "is not a valid bucket name",
+        );
+    }
+    if let Some(state_prefix) = &config.terraform.state_prefix {
+        check(
+            prefix(state_prefix),
+            "terraform.state_prefix",
+            state_prefix,
+            "must be a folder path of letters, digits, '-', '_' and '.'",
+        );
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cron_expressions() {
+        for ok in [
+            "0 * * * *",
+            "*/5 * * * *",
+            "*/15 * * * *",
+            "0 */6 * * *",
+            "0 0 * * *",
+            "0,30 8-18 * * 1-5",
+        ] {
+            assert!(valid_cron(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "* * * *",
+            "60 * * * *",
+            "* 24 * * *",
+            "* * 0 * *",
+            "*/0 * * * *",
+            "5-1 * * * *",
+            "@hourly",
+            "0 * * * * *",
+        ] {
+            assert!(!valid_cron(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! What to enter in Google SecOps for each stream's "Google Cloud Storage V2" feed, and the grant
+//! the SecOps service account needs.
+
+use serde::Serialize;
+
+use crate::config::Config;
+
+/// One feed to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Feed {
+    /// The stream.
+    pub stream: String,
+    /// Suggested feed name.
+    pub feed_name: String,
+    /// Source type to pick.
+    pub source_type: String,
+    /// Log type to pick, as shown in the console.
+    pub log_type: String,
+    /// The log type's id.
+    pub log_type_id: String,
+    /// Storage bucket URL, with the prefix and the trailing slash.
+    pub bucket_url: String,
+    /// Recommended source deletion option.
+    pub source_deletion: String,
+    /// Maximum file age in days.
+    pub max_file_age_days: u32,
+    /// Suggested ingestion label.
+    pub ingestion_labels: Vec<String>,
+}
+
+/// All feeds and the bucket grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instructions {
+    /// The bucket.
+    pub bucket: String,
+    /// One feed per stream.
+    pub feeds: Vec<Feed>,
+    /// Source deletion options and what each means.
+    pub deletion_options: Vec<(String, String)>,
+    /// The role the SecOps service account needs on the bucket (only this bucket).
+    pub grant: String,
+    /// The command that grants it.
+    pub grant_command: String,
+}
+
+fn log_type(stream: &str) -> (&'static str, &'static str, &'static str) {
+    match stream {
+        "auditevents" => (
+            "1Password Audit Events",
+            "1Password Audit Events",
+            "ONEPASSWORD_AUDIT_EVENTS",
+        ),
+        "signinattempts" => ("1Password Sign-in Attempts", "1Password", "ONEPASSWORD"),
+        _ => ("1Password Item Usages", "1Password", "ONEPASSWORD"),
+    }
+}
+
+/// The instructions for `config`.
+pub fn instructions(config: &Config) -> Instructions {
+    let feeds = config
+        .stream_prefixes()
+        .into_iter()
+        .map(|(stream, prefix)| {
+            let (name, log_type, id) = log_type(&stream);
+            Feed {
+                feed_name: format!("{name} Logs"),
+                source_type: "Google Cloud Storage V2".into(),
+                log_type: log_type.into(),
+                log_type_id: id.into(),
+                bucket_url: format!("gs://{}/{prefix}/", config.bucket.name),
+                source_deletion: "Never".into(),
+                max_file_age_days: 180.min(config.bucket.retention_days),
+                ingestion_labels: vec![format!("source=onepassword-{stream}")],
+                stream,
+            }
+        })
+        .collect();
+    Instructions {
+        bucket: config.bucket.name.clone(),
+        feeds,
+        deletion_options: vec![
+            ("Never".into(), "keeps every object; the bucket's lifecycle rule deletes them after retention_days (recommended)".into()),
+            ("Delete transferred files".into(), "SecOps deletes each object after ingesting it; needs roles/storage.objectUser instead of objectViewer".into()),
+            ("Delete transferred files and empty directories".into(), "as above, and removes emptied folders; needs roles/storage.objectUser".into()),
+        ],
+        grant: format!("roles/storage.objectViewer on gs://{} only", config.bucket.name),
+        grant_command: format!(
+            "gcloud storage buckets add-iam-policy-binding gs://{} --member serviceAccount:SECOPS_SERVICE_ACCOUNT --role roles/storage.objectViewer",
+            config.bucket.name
+        ),
+    }
+}
+
+/// The instructions as text for a person.
+pub fn to_text(i: &Instructions) -> String {
+    let mut out = String::from(
+        "In Google SecOps: SIEM Settings > Feeds > Add New Feed > Configure a single feed, once per stream:\n",
+    );
+    for feed in &i.feeds {
+        out.push_str(&format!(
+            "\n  {stream}\n    Feed name:           {name}\n    Source type:         {source}\n    Log type:            {log} ({id})\n    Storage bucket URL:  {url}\n    Source deletion:     {deletion}\n    Maximum file age:    {age} days\n    Asset namespace:     (leave empty unless you use namespaces)\n    Ingestion labels:    {labels}\n",
+            stream = feed.stream,
+            name = feed.feed_name,
+            source = feed.source_type,
+            log = feed.log_type,
+            id = feed.log_type_id,
+            url = feed.bucket_url,
+            deletion = feed.source_deletion,
+            age = feed.max_file_age_days,
+            labels = feed.ingestion_labels.join(", "),
+        ));
+    }
+    out.push_str("\nSource deletion options:\n");
+    for (option, meaning) in &i.deletion_options {
+        out.push_str(&format!("  - {option}: {meaning}\n"));
+    }
+    out.push_str(&format!(
+        "\nThen grant the SecOps service account (\"Get Service Account\" on the feed page) {}:\n  {}\n",
+        i.grant, i.grant_command
+    ));
+    out
+}

@@ -1,0 +1,134 @@
+//! The values templates see, derived from the config.
+
+use serde::Serialize;
+
+use crate::config::Config;
+
+/// One collected stream and its feed prefix.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamContext {
+    /// Stream name.
+    pub name: String,
+    /// Feed prefix, without slashes at either end.
+    pub prefix: String,
+}
+
+/// Everything a template may use.
+#[derive(Debug, Clone, Serialize)]
+pub struct Context {
+    project_id: String,
+    region: String,
+    bucket_name: String,
+    bucket_location: String,
+    storage_class: String,
+    retention_days: u32,
+    checkpoint_prefix: String,
+    state_key: String,
+    collector_sa: String,
+    invoker_sa: String,
+    topic: String,
+    job_name: String,
+    cron: String,
+    time_zone: String,
+    service_name: String,
+    image: String,
+    repository: String,
+    secret: String,
+    events_api_base_url: String,
+    max_records: u64,
+    page_size: u16,
+    lookback_hours: u32,
+    streams: Vec<StreamContext>,
+    env_vars: String,
+    state_bucket: Option<String>,
+    state_prefix: String,
+}
+
+impl Context {
+    /// The context of `config`.
+    pub fn from_config(config: &Config) -> Self {
+        let streams: Vec<StreamContext> = config
+            .stream_prefixes()
+            .into_iter()
+            .map(|(name, prefix)| StreamContext { name, prefix })
+            .collect();
+        let prefix_of = |stream: &str, default: &str| {
+            streams
+                .iter()
+                .find(|s| s.name == stream)
+                .map_or(default.to_owned(), |s| s.prefix.clone())
+        };
+        let checkpoint_folder = config.checkpoint_prefix.trim_matches('/').to_owned();
+        let mut names: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        let env = [
+            ("OP_API_BASE", config.events_base_url()),
+            ("GCS_BUCKET", config.bucket.name.clone()),
+            (
+                "GCS_PREFIX",
+                prefix_of("auditevents", config.feed_prefix.trim_matches('/')),
+            ),
+            (
+                "SIGNINATTEMPTS_PREFIX",
+                prefix_of(
+                    "signinattempts",
+                    config.signinattempts_prefix.trim_matches('/'),
+                ),
+            ),
+            (
+                "ITEMUSAGES_PREFIX",
+                prefix_of("itemusages", config.itemusages_prefix.trim_matches('/')),
+            ),
+            ("STREAMS", names.join(",")),
+            ("STATE_KEY", config.state_key()),
+            ("STATE_PREFIX", format!("{checkpoint_folder}/")),
+            ("MAX_RECORDS", config.collector.max_records.to_string()),
+            ("PAGE_SIZE", config.collector.page_size.to_string()),
+            (
+                "LOOKBACK_HOURS",
+                config.collector.lookback_hours.to_string(),
+            ),
+            ("RUN_BUDGET_SECONDS", "480".to_owned()),
+            ("LOG_FORMAT", "json".to_owned()),
+        ];
+        let env_vars = format!(
+            "^@^{}",
+            env.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("@")
+        );
+        Context {
+            project_id: config.project_id.clone(),
+            region: config.region.clone(),
+            bucket_name: config.bucket.name.clone(),
+            bucket_location: config.bucket_location(),
+            storage_class: config.bucket.storage_class.clone(),
+            retention_days: config.bucket.retention_days,
+            checkpoint_prefix: format!("{checkpoint_folder}/"),
+            state_key: config.state_key(),
+            collector_sa: config.service_accounts.collector.clone(),
+            invoker_sa: config.service_accounts.invoker.clone(),
+            topic: config.topic.clone(),
+            job_name: config.schedule.job_name.clone(),
+            cron: config.schedule.cron.clone(),
+            time_zone: config.schedule.time_zone.clone(),
+            service_name: config.collector.service_name.clone(),
+            image: config.image(),
+            repository: config.collector.repository.clone(),
+            secret: config.secret.clone(),
+            events_api_base_url: config.events_base_url(),
+            max_records: config.collector.max_records,
+            page_size: config.collector.page_size,
+            lookback_hours: config.collector.lookback_hours,
+            streams,
+            env_vars,
+            state_bucket: config.terraform.state_bucket.clone(),
+            state_prefix: config
+                .terraform
+                .state_prefix
+                .clone()
+                .unwrap_or_else(|| "onepassword-secops".to_owned()),
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! The steps of `plan`, `apply` and `destroy` for each engine, in order.
+//!
+//! `apply` runs in two phases because a Cloud Run revision that references a secret with no version
+//! cannot start: first the APIs and the secret (Terraform `-target`, or the gcloud script's
+//! `foundation` phase), then the token as the secret's first version, then everything else.
+
+use std::path::Path;
+
+use collector::secret::Secret;
+
+use crate::config::Config;
+use crate::render::{Engine, files};
+use crate::runner::Step;
+
+const TF_MODULE: &str = "module.onepassword_secops";
+
+/// Steps of `provision plan`.
+pub fn plan(engine: Engine, out: &Path) -> Vec<Step> {
+    let tf = out.join("terraform");
+    match engine {
+        Engine::Terraform => vec![
+            Step::new(
+                "terraform init",
+                "terraform",
+                &["init", "-input=false"],
+                &tf,
+            ),
+            Step::new(
+                "terraform plan",
+                "terraform",
+                &["plan", "-input=false", "-out=tfplan"],
+                &tf,
+            ),
+        ],
+        Engine::Gcloud => vec![Step::new(
+            "check the gcloud script (gcloud has no dry run)",
+            "bash",
+            &["-n", files::GCLOUD_DEPLOY],
+            out,
+        )],
+    }
+}
+
+/// Steps of `provision apply`; `token`, when given, becomes the secret's newest version.
+pub fn apply(engine: Engine, out: &Path, config: &Config, token: Option<Secret>) -> Vec<Step> {
+    let tf = out.join("terraform");
+    let foundation_targets = [
+        format!("-target={TF_MODULE}.google_project_service.required"),
+        format!("-target={TF_MODULE}.google_secret_manager_secret.token"),
+    ];
+    let mut steps = match engine {
+        Engine::Terraform => {
+            let mut args = vec!["apply", "-input=false", "-auto-approve"];
+            args.extend(foundation_targets.iter().map(String::as_str));
+            vec![
+                Step::new(
+                    "terraform init",
+                    "terraform",
+                    &["init", "-input=false"],
+                    &tf,
+                ),
+                Step::new(
+                    "create the APIs and the token's secret (terraform apply -target)",
+                    "terraform",
+                    &args,
+                    &tf,
+                ),
+            ]
+        }
+        Engine::Gcloud => vec![Step::new(
+            "create the APIs, bucket, service accounts, secret and repository (deploy.sh foundation)",
+            "bash",
+            &[files::GCLOUD_DEPLOY, "foundation"],
+            out,
+        )],
+    };
+    if let Some(token) = token {
+        steps.push(
+            Step::new(
+                "store the bearer token in Secret Manager",
+                "gcloud",
+                &[
+                    "secrets",
+                    "versions",
+                    "add",
+                    &config.secret,
+                    "--project",
+                    &config.project_id,
+                    "--data-file=-",
+                ],
+                out,
+            )
+            .with_stdin(token),
+        );
+    }
+    steps.push(match engine {
+        Engine::Terraform => Step::new(
+            "create everything else (terraform apply)",
+            "terraform",
+            &["apply", "-input=false", "-auto-approve"],
+            &tf,
+        ),
+        Engine::Gcloud => Step::new(
+            "create the service, Pub/Sub and the schedule (deploy.sh service)",
+            "bash",
+            &[files::GCLOUD_DEPLOY, "service"],
+            out,
+        ),
+    });
+    steps
+}
+
+/// Steps of `provision destroy`.
+pub fn destroy(engine: Engine, out: &Path) -> Vec<Step> {
+    let tf = out.join("terraform");
+    match engine {
+        Engine::Terraform => vec![
+            Step::new(
+                "terraform init",
+                "terraform",
+                &["init", "-input=false"],
+                &tf,
+            ),
+            Step::new(
+                "terraform destroy",
+                "terraform",
+                &["destroy", "-input=false", "-auto-approve"],
+                &tf,
+            ),
+        ],
+        Engine::Gcloud => vec![Step::new(
+            "remove the resources (destroy.sh)",
+            "bash",
+            &[files::GCLOUD_DESTROY],
+            out,
+        )],
+    }
+}

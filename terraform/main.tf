@@ -1,0 +1,337 @@
+# The whole 1Password -> Google SecOps collection pipeline: bucket, identities, secret, image
+# repository, Cloud Run collector, Pub/Sub trigger with dead-lettering, and the schedule.
+
+locals {
+  services = [
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "iam.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "storage.googleapis.com",
+  ]
+  stream_prefixes   = { for stream, prefix in var.stream_prefixes : stream => trim(prefix, "/") }
+  checkpoint_folder = trim(var.checkpoint_prefix, "/")
+  pubsub_agent      = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+resource "google_project_service" "required" {
+  for_each = toset(local.services)
+
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false
+}
+
+# --- Storage ---------------------------------------------------------------------------------
+
+resource "google_storage_bucket" "logs" {
+  #checkov:skip=CKV_GCP_62:Access to the bucket is recorded by Cloud Audit Logs (data access logs); a second logging bucket adds cost without adding evidence.
+  project                     = var.project_id
+  name                        = var.bucket_name
+  location                    = var.bucket_location
+  storage_class               = var.storage_class
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  # Checkpoint history: every checkpoint write leaves a noncurrent version, kept for a week.
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      age = var.retention_days
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.required]
+}
+
+# --- Identities ------------------------------------------------------------------------------
+
+resource "google_service_account" "collector" {
+  project      = var.project_id
+  account_id   = var.collector_service_account_id
+  display_name = "1Password events collector"
+  description  = "Runtime identity of the Cloud Run collector: writes event objects and checkpoints to one bucket, reads one secret."
+
+  depends_on = [google_project_service.required]
+}
+
+resource "google_service_account" "invoker" {
+  project      = var.project_id
+  account_id   = var.invoker_service_account_id
+  display_name = "1Password events collector invoker"
+  description  = "Identity Pub/Sub push uses to invoke the collector service, and nothing else."
+
+  depends_on = [google_project_service.required]
+}
+
+# Bucket-level only: the collector reads, creates and replaces objects in this bucket and no other.
+resource "google_storage_bucket_iam_member" "collector_objects" {
+  bucket = google_storage_bucket.logs.name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.collector.email}"
+}
+
+# --- Secret ----------------------------------------------------------------------------------
+
+# The token itself is added as a version outside Terraform (`provision apply` pipes it to
+# `gcloud secrets versions add --data-file=-`), so it never enters a rendered file or the state.
+resource "google_secret_manager_secret" "token" {
+  project   = var.project_id
+  secret_id = var.secret_id
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.required]
+}
+
+resource "google_secret_manager_secret_iam_member" "collector_reads_token" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.token.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.collector.email}"
+}
+
+# --- Image repository ------------------------------------------------------------------------
+
+resource "google_artifact_registry_repository" "collector" {
+  #checkov:skip=CKV_GCP_84:Google-managed encryption of container images that hold no secrets.
+  project       = var.project_id
+  location      = var.region
+  repository_id = var.repository_id
+  format        = "DOCKER"
+  description   = "Images of the 1Password events collector."
+
+  depends_on = [google_project_service.required]
+}
+
+# --- Collector service -----------------------------------------------------------------------
+
+resource "google_cloud_run_v2_service" "collector" {
+  project             = var.project_id
+  name                = var.service_name
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  deletion_protection = false
+
+  template {
+    service_account                  = google_service_account.collector.email
+    timeout                          = "600s"
+    max_instance_request_concurrency = 1
+
+    scaling {
+      min_instance_count = 0
+      max_instance_count = 1
+    }
+
+    containers {
+      image = var.image
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = "1"
+          memory = "512Mi"
+        }
+      }
+
+      env {
+        name  = "OP_API_BASE"
+        value = var.events_api_base_url
+      }
+      env {
+        name  = "GCS_BUCKET"
+        value = google_storage_bucket.logs.name
+      }
+      env {
+        name  = "GCS_PREFIX"
+        value = lookup(local.stream_prefixes, "auditevents", "onepassword-audit")
+      }
+      env {
+        name  = "SIGNINATTEMPTS_PREFIX"
+        value = lookup(local.stream_prefixes, "signinattempts", "onepassword-signinattempts")
+      }
+      env {
+        name  = "ITEMUSAGES_PREFIX"
+        value = lookup(local.stream_prefixes, "itemusages", "onepassword-itemusages")
+      }
+      env {
+        name  = "STREAMS"
+        value = join(",", sort(keys(local.stream_prefixes)))
+      }
+      env {
+        name  = "STATE_KEY"
+        value = "${local.checkpoint_folder}/auditevents.json"
+      }
+      env {
+        name  = "STATE_PREFIX"
+        value = "${local.checkpoint_folder}/"
+      }
+      env {
+        name  = "MAX_RECORDS"
+        value = tostring(var.max_records)
+      }
+      env {
+        name  = "PAGE_SIZE"
+        value = tostring(var.page_size)
+      }
+      env {
+        name  = "LOOKBACK_HOURS"
+        value = tostring(var.lookback_hours)
+      }
+      env {
+        name  = "RUN_BUDGET_SECONDS"
+        value = "480"
+      }
+      env {
+        name  = "LOG_FORMAT"
+        value = "json"
+      }
+      env {
+        name = "OP_BEARER_TOKEN"
+        value_source {
+          secret_key_ref {
+            secret  = google_secret_manager_secret.token.secret_id
+            version = "latest"
+          }
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    # Images are rolled out by `provision deploy`; Terraform must not roll them back.
+    ignore_changes = [template[0].containers[0].image, client, client_version]
+  }
+
+  depends_on = [
+    google_project_service.required,
+    google_secret_manager_secret_iam_member.collector_reads_token,
+    google_storage_bucket_iam_member.collector_objects,
+  ]
+}
+
+# Only the invoker account may call the service; there is no public invoker.
+resource "google_cloud_run_v2_service_iam_member" "invoker" {
+  project  = var.project_id
+  location = google_cloud_run_v2_service.collector.location
+  name     = google_cloud_run_v2_service.collector.name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.invoker.email}"
+}
+
+# --- Trigger ---------------------------------------------------------------------------------
+
+resource "google_pubsub_topic" "trigger" {
+  #checkov:skip=CKV_GCP_83:The topic carries only empty scheduler ticks ("{}"), no event data.
+  project                    = var.project_id
+  name                       = var.topic_name
+  message_retention_duration = "86400s"
+
+  depends_on = [google_project_service.required]
+}
+
+resource "google_pubsub_topic" "dead_letter" {
+  #checkov:skip=CKV_GCP_83:The topic carries only undeliverable scheduler ticks ("{}"), no event data.
+  project                    = var.project_id
+  name                       = "${var.topic_name}-dead-letter"
+  message_retention_duration = "604800s"
+
+  depends_on = [google_project_service.required]
+}
+
+resource "google_pubsub_subscription" "push" {
+  project                    = var.project_id
+  name                       = "${var.topic_name}-push"
+  topic                      = google_pubsub_topic.trigger.id
+  ack_deadline_seconds       = 600
+  message_retention_duration = "86400s"
+
+  push_config {
+    push_endpoint = google_cloud_run_v2_service.collector.uri
+
+    oidc_token {
+      service_account_email = google_service_account.invoker.email
+      audience              = google_cloud_run_v2_service.collector.uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter.id
+    max_delivery_attempts = 5
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.invoker]
+}
+
+# Pub/Sub's service agent mints the push OIDC tokens and moves undeliverable messages.
+resource "google_service_account_iam_member" "pubsub_mints_invoker_tokens" {
+  service_account_id = google_service_account.invoker.name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = local.pubsub_agent
+}
+
+resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.name
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
+  project      = var.project_id
+  subscription = google_pubsub_subscription.push.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+resource "google_cloud_scheduler_job" "trigger" {
+  project   = var.project_id
+  region    = var.region
+  name      = var.scheduler_job_name
+  schedule  = var.schedule
+  time_zone = var.time_zone
+
+  pubsub_target {
+    topic_name = google_pubsub_topic.trigger.id
+    data       = base64encode("{}")
+  }
+
+  depends_on = [google_project_service.required]
+}

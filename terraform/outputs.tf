@@ -1,0 +1,59 @@
+output "bucket_name" {
+  description = "Name of the bucket the SecOps feeds read."
+  value       = google_storage_bucket.logs.name
+}
+
+output "feed_uris" {
+  description = "Storage bucket URL to enter in each stream's SecOps feed (gs://BUCKET/PREFIX/), by stream."
+  value       = { for stream, prefix in local.stream_prefixes : stream => "gs://${google_storage_bucket.logs.name}/${prefix}/" }
+}
+
+output "checkpoint_prefix" {
+  description = "Folder of the collector's checkpoints, outside every feed prefix."
+  value       = "gs://${google_storage_bucket.logs.name}/${local.checkpoint_folder}/"
+}
+
+output "collector_service_account_email" {
+  description = "Runtime identity of the collector."
+  value       = google_service_account.collector.email
+}
+
+output "invoker_service_account_email" {
+  description = "Identity Pub/Sub uses to invoke the collector."
+  value       = google_service_account.invoker.email
+}
+
+output "service_name" {
+  description = "Name of the Cloud Run collector service."
+  value       = google_cloud_run_v2_service.collector.name
+}
+
+output "service_uri" {
+  description = "URL of the Cloud Run collector service (reachable only internally and by the invoker)."
+  value       = google_cloud_run_v2_service.collector.uri
+}
+
+output "topic_id" {
+  description = "Pub/Sub topic the scheduler publishes to."
+  value       = google_pubsub_topic.trigger.id
+}
+
+output "dead_letter_topic_id" {
+  description = "Pub/Sub topic that receives triggers the collector could not take after five attempts."
+  value       = google_pubsub_topic.dead_letter.id
+}
+
+output "secret_id" {
+  description = "Secret Manager secret holding the bearer token; add versions with `provision apply` or `gcloud secrets versions add --data-file=-`."
+  value       = google_secret_manager_secret.token.secret_id
+}
+
+output "repository_url" {
+  description = "Artifact Registry path for collector images."
+  value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.collector.repository_id}"
+}
+
+output "scheduler_job_name" {
+  description = "Cloud Scheduler job that triggers collection runs."
+  value       = google_cloud_scheduler_job.trigger.name
+}

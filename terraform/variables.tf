@@ -1,0 +1,241 @@
+variable "project_id" {
+  description = "Google Cloud project that holds every resource of the pipeline."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be 6-30 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the Cloud Run service, Cloud Scheduler job and Artifact Registry repository."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1."
+  }
+}
+
+variable "bucket_name" {
+  description = "Globally unique name of the bucket the SecOps feed reads."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be 3-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit."
+  }
+}
+
+variable "bucket_location" {
+  description = "Bucket location: a region (US-CENTRAL1), a dual-region (NAM4) or a multi-region (US, EU, ASIA)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]+$", var.bucket_location))
+    error_message = "bucket_location must be a location name such as US-CENTRAL1."
+  }
+}
+
+variable "storage_class" {
+  description = "Storage class of the bucket."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"], var.storage_class)
+    error_message = "storage_class must be STANDARD, NEARLINE, COLDLINE or ARCHIVE."
+  }
+}
+
+variable "retention_days" {
+  description = "Objects are deleted this many days after they were written (after the SecOps feed has ingested them)."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.retention_days >= 1 && var.retention_days <= 3650
+    error_message = "retention_days must be between 1 and 3650."
+  }
+}
+
+variable "stream_prefixes" {
+  description = "Object prefix (the SecOps feed's folder) of each collected stream: auditevents, signinattempts, itemusages."
+  type        = map(string)
+  default     = { auditevents = "onepassword-audit" }
+
+  validation {
+    condition     = length(var.stream_prefixes) > 0 && alltrue([for s in keys(var.stream_prefixes) : contains(["auditevents", "signinattempts", "itemusages"], s)])
+    error_message = "stream_prefixes keys must be auditevents, signinattempts or itemusages, at least one."
+  }
+
+  validation {
+    condition     = alltrue([for p in values(var.stream_prefixes) : can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$", p))])
+    error_message = "each prefix must be a folder path of letters, digits, '-', '_' and '.'."
+  }
+}
+
+variable "checkpoint_prefix" {
+  description = "Folder of the collector's checkpoints, outside every feed prefix so SecOps never ingests them."
+  type        = string
+  default     = "onepassword-secops-state/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$", var.checkpoint_prefix))
+    error_message = "checkpoint_prefix must be a folder path of letters, digits, '-', '_' and '.'."
+  }
+}
+
+variable "collector_service_account_id" {
+  description = "Account id of the collector's runtime service account."
+  type        = string
+  default     = "onepassword-audit-collector-sa"
+
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]{4,28}[a-z0-9])$", var.collector_service_account_id))
+    error_message = "collector_service_account_id must be 6-30 characters matching [a-z]([-a-z0-9]*[a-z0-9])."
+  }
+}
+
+variable "invoker_service_account_id" {
+  description = "Account id of the service account Pub/Sub uses to invoke the collector."
+  type        = string
+  default     = "onepassword-audit-invoker-sa"
+
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]{4,28}[a-z0-9])$", var.invoker_service_account_id))
+    error_message = "invoker_service_account_id must be 6-30 characters matching [a-z]([-a-z0-9]*[a-z0-9])."
+  }
+}
+
+variable "topic_name" {
+  description = "Pub/Sub topic Cloud Scheduler publishes to."
+  type        = string
+  default     = "onepassword-audit-trigger"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~+-]{2,254}$", var.topic_name)) && !startswith(var.topic_name, "goog")
+    error_message = "topic_name must be a Pub/Sub topic id: 3-255 characters, starting with a letter, not with goog."
+  }
+}
+
+variable "scheduler_job_name" {
+  description = "Name of the Cloud Scheduler job."
+  type        = string
+  default     = "onepassword-audit-collector-hourly"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,500}$", var.scheduler_job_name))
+    error_message = "scheduler_job_name must be letters, digits, '-' or '_'."
+  }
+}
+
+variable "schedule" {
+  description = "Cron schedule of collection runs."
+  type        = string
+  default     = "0 * * * *"
+
+  validation {
+    condition     = length(split(" ", trimspace(var.schedule))) == 5
+    error_message = "schedule must be a five-field cron expression."
+  }
+}
+
+variable "time_zone" {
+  description = "IANA time zone of the schedule."
+  type        = string
+  default     = "UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z_+-]+(/[A-Za-z0-9_+-]+)*$", var.time_zone))
+    error_message = "time_zone must be an IANA time zone such as UTC or Europe/Paris."
+  }
+}
+
+variable "service_name" {
+  description = "Name of the Cloud Run service."
+  type        = string
+  default     = "onepassword-audit-collector"
+
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]{0,47}[a-z0-9])?$", var.service_name))
+    error_message = "service_name must be up to 49 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "image" {
+  description = "Collector container image used when the service is created; later images are rolled out by `provision deploy` and not reverted by Terraform."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9./:@_-]+$", var.image))
+    error_message = "image must be a container image reference."
+  }
+}
+
+variable "repository_id" {
+  description = "Artifact Registry repository holding collector images."
+  type        = string
+  default     = "onepassword-secops"
+
+  validation {
+    condition     = can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", var.repository_id))
+    error_message = "repository_id must be lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "secret_id" {
+  description = "Secret Manager secret that holds the 1Password bearer token (its versions are added outside Terraform, so the token never enters the state)."
+  type        = string
+  default     = "onepassword-events-token"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,255}$", var.secret_id))
+    error_message = "secret_id must be letters, digits, '-' or '_'."
+  }
+}
+
+variable "events_api_base_url" {
+  description = "1Password Events API base URL, e.g. https://events.1password.com."
+  type        = string
+  default     = "https://events.1password.com"
+
+  validation {
+    condition     = can(regex("^https://[a-z0-9.-]+/?$", var.events_api_base_url))
+    error_message = "events_api_base_url must be an https:// URL with a host only."
+  }
+}
+
+variable "max_records" {
+  description = "Events per stream per run (MAX_RECORDS)."
+  type        = number
+  default     = 100000
+
+  validation {
+    condition     = var.max_records >= 1
+    error_message = "max_records must be at least 1."
+  }
+}
+
+variable "page_size" {
+  description = "Events per Events API page (PAGE_SIZE), 1-1000."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.page_size >= 1 && var.page_size <= 1000
+    error_message = "page_size must be between 1 and 1000."
+  }
+}
+
+variable "lookback_hours" {
+  description = "How far back the first run starts (LOOKBACK_HOURS)."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.lookback_hours >= 1 && var.lookback_hours <= 8760
+    error_message = "lookback_hours must be between 1 and 8760."
+  }
+}
