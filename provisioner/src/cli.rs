@@ -120,6 +120,9 @@ pub struct CheckTokenArgs {
     /// The config file (optional: without it, the host comes from the token's aud claim).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
+    /// Events API base URL, overriding the config and the token's aud claim.
+    #[arg(long)]
+    pub api_base: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,

@@ -117,7 +117,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             let streams = config
                 .as_ref()
                 .map_or_else(|| vec!["auditevents".to_owned()], |c| c.streams.clone());
-            let base = config.as_ref().map(Config::events_base_url);
+            let base = args
+                .api_base
+                .clone()
+                .or_else(|| config.as_ref().map(Config::events_base_url));
             let secret = token::read_token()?;
             let report = token::check(&secret, base, &streams).await?;
             match args.format {

