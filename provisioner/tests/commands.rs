@@ -1,0 +1,452 @@
+//! `plan`, `apply`, `destroy`, `check-token`, `feed-instructions` and `render --check` end to end,
+//! with recording stand-ins for `terraform` and `gcloud` on PATH (the real binaries stay the
+//! default) and the Events API simulator.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use testkit::{Call, Reply, StandIns};
+
+const TOKEN: &str = "provision-test-token-value";
+
+fn config_dir(example: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{example}.yaml"));
+    std::fs::copy(source, dir.path().join("onepassword-secops.yaml")).unwrap();
+    dir
+}
+
+fn provision(dir: &Path, stand_ins: &StandIns, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", stand_ins.path_env())
+        .env_remove("OP_BEARER_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn summary(calls: &[Call], root: &Path) -> Vec<String> {
+    let root = root.canonicalize().unwrap();
+    calls
+        .iter()
+        .map(|c| {
+            let cwd = c.cwd.canonicalize().unwrap();
+            let rel = cwd
+                .strip_prefix(&root)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| cwd.display().to_string());
+            format!("[{rel}] {} {}", c.program, c.args.join(" "))
+        })
+        .collect()
+}
+
+fn assert_token_only_on_stdin(calls: &[Call]) {
+    for call in calls {
+        assert!(
+            !call.args.iter().any(|a| a.contains(TOKEN)),
+            "token in argv of {call:?}"
+        );
+        assert!(
+            !call.env.values().any(|v| v.contains(TOKEN)),
+            "token in env of {call:?}"
+        );
+        assert!(
+            !call.env.contains_key("OP_BEARER_TOKEN"),
+            "OP_BEARER_TOKEN passed to {}",
+            call.program
+        );
+    }
+}
+
+fn stand_ins() -> StandIns {
+    let mut s = StandIns::new();
+    s.add("terraform")
+        .add("gcloud")
+        .record_env(&["OP_BEARER_TOKEN", "TF_IN_AUTOMATION"]);
+    s
+}
+
+#[test]
+fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
+    let dir = config_dir("minimal");
+    let s = stand_ins();
+    let out = provision(dir.path(), &s, &["apply"], Some(&format!("{TOKEN}\n")));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = s.calls();
+    assert_eq!(
+        summary(&calls, dir.path()),
+        [
+            "[deploy/terraform] terraform init -input=false",
+            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token",
+            "[deploy] gcloud secrets versions add onepassword-events-token --project acme-secops-prod --data-file=-",
+            "[deploy/terraform] terraform apply -input=false -auto-approve",
+        ]
+    );
+    assert_eq!(
+        calls[2].stdin, TOKEN,
+        "the token reaches gcloud on stdin, trimmed"
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.stdin.is_empty() || c.program == "gcloud")
+    );
+    assert_eq!(
+        calls[0].env.get("TF_IN_AUTOMATION").map(String::as_str),
+        Some("1")
+    );
+    assert_token_only_on_stdin(&calls);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("[1/4] terraform init")
+            && stderr.contains("[4/4] done: create everything else"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("gs://onepassword-audit-secops-logs/onepassword-audit/"),
+        "ends with the feed instructions"
+    );
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    // The rendered files are on disk and carry no token.
+    for file in [
+        "deploy/terraform/main.tf",
+        "deploy/terraform/modules/onepassword-secops/main.tf",
+    ] {
+        assert!(
+            !std::fs::read_to_string(dir.path().join(file))
+                .unwrap()
+                .contains(TOKEN)
+        );
+    }
+}
+
+#[test]
+fn the_token_can_come_from_the_environment_and_is_not_passed_on() {
+    let dir = config_dir("minimal");
+    let s = stand_ins();
+    let out = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .args(["apply"])
+        .current_dir(dir.path())
+        .env("PATH", s.path_env())
+        .env("OP_BEARER_TOKEN", TOKEN)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = s.calls();
+    assert_eq!(calls[2].stdin, TOKEN);
+    assert_token_only_on_stdin(&calls);
+}
+
+#[test]
+fn a_failing_step_stops_the_run_and_is_named() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["secrets", "versions add"],
+        Reply::fail(
+            1,
+            "ERROR: (gcloud.secrets.versions.add) PERMISSION_DENIED\n",
+        ),
+    );
+    let out = provision(dir.path(), &s, &["apply"], Some(TOKEN));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("step 3/4 \"store the bearer token in Secret Manager\" failed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("PERMISSION_DENIED"),
+        "the tool's own output streams through: {stderr}"
+    );
+    assert_eq!(s.calls().len(), 3, "nothing runs after the failed step");
+}
+
+#[test]
+fn a_missing_token_is_refused_before_anything_runs() {
+    let dir = config_dir("minimal");
+    let s = stand_ins();
+    let out = provision(dir.path(), &s, &["apply"], Some(""));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no bearer token"));
+    assert!(s.calls().is_empty());
+}
+
+#[test]
+fn plan_and_destroy_with_terraform() {
+    let dir = config_dir("full");
+    let s = stand_ins();
+    assert!(provision(dir.path(), &s, &["plan"], None).status.success());
+    assert!(
+        provision(dir.path(), &s, &["destroy"], None)
+            .status
+            .success()
+    );
+    assert_eq!(
+        summary(&s.calls(), dir.path()),
+        [
+            "[deploy/terraform] terraform init -input=false",
+            "[deploy/terraform] terraform plan -input=false -out=tfplan",
+            "[deploy/terraform] terraform init -input=false",
+            "[deploy/terraform] terraform destroy -input=false -auto-approve",
+        ]
+    );
+}
+
+#[test]
+fn gcloud_engine_runs_the_rendered_script_against_gcloud() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    // Nothing exists yet: every describe fails, so every resource is created.
+    s.on(
+        "gcloud",
+        &["describe", "--format"],
+        Reply::ok("https://collector-abc-uc.a.run.app\n"),
+    );
+    s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--engine", "gcloud"],
+        Some(TOKEN),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = s.calls();
+    assert_token_only_on_stdin(&calls);
+    let lines: Vec<String> = calls
+        .iter()
+        .map(|c| format!("{} {}", c.program, c.args.join(" ")))
+        .collect();
+    let position = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not in {lines:#?}"))
+    };
+    let created_secret = position("gcloud secrets create onepassword-events-token");
+    let token = position("gcloud secrets versions add onepassword-events-token");
+    let deployed = position("gcloud run deploy onepassword-audit-collector --image");
+    assert!(
+        created_secret < token && token < deployed,
+        "secret, then its version, then the service"
+    );
+    assert_eq!(calls[token].stdin, TOKEN);
+    for needle in [
+        "gcloud storage buckets create gs://onepassword-audit-secops-logs",
+        "--public-access-prevention",
+        "gcloud iam service-accounts create onepassword-audit-collector-sa",
+        "gcloud storage buckets add-iam-policy-binding gs://onepassword-audit-secops-logs",
+        "--no-allow-unauthenticated",
+        "--ingress internal",
+        "--set-secrets OP_BEARER_TOKEN=onepassword-events-token:latest",
+        "gcloud run services add-iam-policy-binding onepassword-audit-collector",
+        "gcloud pubsub subscriptions create onepassword-audit-trigger-push",
+        "--ack-deadline 600",
+        "--dead-letter-topic onepassword-audit-trigger-dead-letter",
+        "gcloud scheduler jobs create pubsub onepassword-audit-collector-hourly",
+    ] {
+        position(needle);
+    }
+    assert!(!lines.iter().any(|l| l.contains("|| true")));
+}
+
+#[test]
+fn gcloud_engine_updates_what_exists_and_keeps_the_deployed_image() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["describe", "--format"],
+        Reply::ok("https://collector-abc-uc.a.run.app\n"),
+    );
+    s.on("gcloud", &["describe"], Reply::ok("name: exists\n"));
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--engine", "gcloud", "--keep-token"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<String> = s
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}", c.program, c.args.join(" ")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("gcloud run services update onepassword-audit-collector"))
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("--image")),
+        "an existing service keeps its image"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains(" create ")),
+        "nothing is created twice: {lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("secrets versions add")),
+        "--keep-token adds no version"
+    );
+}
+
+#[test]
+fn render_check_fails_on_drift() {
+    let dir = config_dir("minimal");
+    let s = stand_ins();
+    assert!(
+        provision(dir.path(), &s, &["render"], None)
+            .status
+            .success()
+    );
+    let ok = provision(dir.path(), &s, &["render", "--check"], None);
+    assert!(ok.status.success());
+    let main = dir.path().join("deploy/terraform/main.tf");
+    std::fs::write(
+        &main,
+        std::fs::read_to_string(&main)
+            .unwrap()
+            .replace("us-central1", "us-east1"),
+    )
+    .unwrap();
+    let drift = provision(dir.path(), &s, &["render", "--check"], None);
+    assert_eq!(drift.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&drift.stdout).contains("+  region  = \"us-central1\""));
+    assert!(String::from_utf8_lossy(&drift.stderr).contains("differ from a fresh render"));
+}
+
+#[test]
+fn init_writes_a_starter_that_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = stand_ins();
+    assert!(provision(dir.path(), &s, &["init"], None).status.success());
+    assert!(
+        provision(dir.path(), &s, &["render", "--out", "x"], None)
+            .status
+            .success()
+    );
+    let again = provision(dir.path(), &s, &["init"], None);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+}
+
+#[test]
+fn feed_instructions_as_text_and_json() {
+    let dir = config_dir("full");
+    let s = stand_ins();
+    let text = provision(dir.path(), &s, &["feed-instructions"], None);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Google Cloud Storage V2"));
+    let json = provision(
+        dir.path(),
+        &s,
+        &["feed-instructions", "--format", "json"],
+        None,
+    );
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["feeds"].as_array().unwrap().len(), 3);
+    assert_eq!(value["feeds"][0]["log_type_id"], "ONEPASSWORD_AUDIT_EVENTS");
+    assert_eq!(
+        value["feeds"][1]["bucket_url"],
+        "gs://acme-onepassword-events/onepassword/signins/"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_token_reports_features_expiry_and_missing_streams() {
+    let exp = chrono::Utc::now().timestamp() + 30 * 86_400 + 3600;
+    let token = opsim::mint_token(&opsim::TokenClaims {
+        aud: vec![
+            "com.1password.streamingservice".into(),
+            "events.1password.com".into(),
+        ],
+        sub: "INTEGRATION".into(),
+        iss: "com.1password.b5".into(),
+        iat: 1_700_000_000,
+        exp: Some(exp),
+        features: vec!["auditevents".into()],
+        account_uuid: "ACCOUNT".into(),
+        integration_uuid: "INTEGRATION".into(),
+    });
+    let sim = opsim::Simulator::start(opsim::SimConfig::new(4).with_token(opsim::TokenGrant {
+        token: token.clone(),
+        features: vec![opsim::Stream::AuditEvents],
+        expires_at: None,
+    }))
+    .await
+    .unwrap();
+    let base = sim.base_url();
+    let minimal = config_dir("minimal");
+    let full = config_dir("full");
+    let (ok, missing) = tokio::task::spawn_blocking(move || {
+        let s = stand_ins();
+        let run = |dir: &Path| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
+                .args([
+                    "check-token",
+                    "--config",
+                    "onepassword-secops.yaml",
+                    "--api-base",
+                    &base,
+                    "--format",
+                    "json",
+                ])
+                .current_dir(dir)
+                .env("PATH", s.path_env())
+                .env("OP_BEARER_TOKEN", &token)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let _ = child.stdin.take();
+            child.wait_with_output().unwrap()
+        };
+        (run(minimal.path()), run(full.path()))
+    })
+    .await
+    .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(report["features"], serde_json::json!(["auditevents"]));
+    assert_eq!(report["days_left"], 30);
+    assert_eq!(report["integration_uuid"].as_str().unwrap().len(), 26);
+    assert!(report["account_uuid"].is_string());
+    assert_eq!(missing.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(stderr.contains("signinattempts, itemusages"), "{stderr}");
+}
