@@ -41,6 +41,11 @@ pub enum Command {
     ///
     /// Example: provision destroy
     Destroy(RunArgs),
+    /// Build the collector image with Cloud Build (no local Docker), tag it with the git commit, and
+    /// roll the Cloud Run service to it; prints the revision and the image digest.
+    ///
+    /// Example: provision deploy; provision deploy --tag v1.2.3 --source .
+    Deploy(DeployArgs),
     /// Check a bearer token with the Events API: features, integration and account, expiry.
     ///
     /// Example: OP_BEARER_TOKEN=… provision check-token --format json
@@ -133,6 +138,21 @@ pub struct FormatArgs {
     #[command(flatten)]
     pub config: ConfigArg,
     /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// The repository checkout to build (its Dockerfile).
+    #[arg(long, default_value = ".")]
+    pub source: PathBuf,
+    /// Image tag; default: the checkout's commit (`git rev-parse --short=12 HEAD`).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Output format of the result.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }

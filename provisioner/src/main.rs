@@ -112,6 +112,61 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             render_into(&config, &args)?;
             runner::run(&steps::destroy(engine(args.engine), &args.out))?;
         }
+        cli::Command::Deploy(args) => {
+            let config = load(&args.config)?;
+            let tag = match &args.tag {
+                Some(tag) => tag.clone(),
+                None => runner::capture("git", &["rev-parse", "--short=12", "HEAD"], &args.source)
+                    .context("cannot read the commit to tag the image with; pass --tag")?,
+            };
+            if tag.is_empty()
+                || !tag
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            {
+                bail!("{tag:?} is not an image tag (letters, digits, '.', '_', '-')");
+            }
+            let image = steps::image_for(&config, &tag);
+            runner::run(&steps::deploy(&config, &args.source, &image))?;
+            let revision = runner::capture(
+                "gcloud",
+                &[
+                    "run",
+                    "services",
+                    "describe",
+                    &config.collector.service_name,
+                    "--project",
+                    &config.project_id,
+                    "--region",
+                    &config.region,
+                    "--format",
+                    "value(status.latestReadyRevisionName)",
+                ],
+                &args.source,
+            )?;
+            let digest = runner::capture(
+                "gcloud",
+                &[
+                    "artifacts",
+                    "docker",
+                    "images",
+                    "describe",
+                    &image,
+                    "--format",
+                    "value(image_summary.digest)",
+                ],
+                &args.source,
+            )?;
+            match args.format {
+                cli::Format::Json => println!(
+                    "{}",
+                    serde_json::json!({"image": image, "revision": revision, "digest": digest})
+                ),
+                cli::Format::Text => {
+                    println!("deployed {image}\nrevision: {revision}\ndigest:   {digest}")
+                }
+            }
+        }
         cli::Command::CheckToken(args) => {
             let config = args.config.as_deref().map(config::load).transpose()?;
             let streams = config

@@ -129,3 +129,32 @@ pub fn run(steps: &[Step]) -> Result<(), StepError> {
     }
     Ok(())
 }
+
+/// Runs `program args…` and returns its standard output (for reading back what a step did).
+pub fn capture(program: &str, args: &[&str], cwd: &std::path::Path) -> Result<String, StepError> {
+    let name = format!("{program} {}", args.join(" "));
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("OP_BEARER_TOKEN")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| StepError::Spawn {
+            index: 1,
+            total: 1,
+            name: name.clone(),
+            program: program.to_owned(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(StepError::Failed {
+            index: 1,
+            total: 1,
+            name,
+            program: program.to_owned(),
+            status: output.status,
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}

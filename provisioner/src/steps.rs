@@ -136,3 +136,49 @@ pub fn destroy(engine: Engine, out: &Path) -> Vec<Step> {
         )],
     }
 }
+
+/// The image reference `provision deploy` builds: the repository's `collector` image tagged `tag`.
+pub fn image_for(config: &Config, tag: &str) -> String {
+    format!(
+        "{}-docker.pkg.dev/{}/{}/collector:{tag}",
+        config.region, config.project_id, config.collector.repository
+    )
+}
+
+/// Steps of `provision deploy`: build `source` with Cloud Build into Artifact Registry as `image`,
+/// then roll the Cloud Run service to it (`gcloud run deploy` waits for the revision to be ready).
+pub fn deploy(config: &Config, source: &Path, image: &str) -> Vec<Step> {
+    vec![
+        Step::new(
+            "build and push the collector image (Cloud Build)",
+            "gcloud",
+            &[
+                "builds",
+                "submit",
+                "--project",
+                &config.project_id,
+                "--tag",
+                image,
+                ".",
+            ],
+            source,
+        ),
+        Step::new(
+            "roll the Cloud Run service to the new image",
+            "gcloud",
+            &[
+                "run",
+                "deploy",
+                &config.collector.service_name,
+                "--image",
+                image,
+                "--project",
+                &config.project_id,
+                "--region",
+                &config.region,
+                "--quiet",
+            ],
+            source,
+        ),
+    ]
+}

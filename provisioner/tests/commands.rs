@@ -450,3 +450,65 @@ async fn check_token_reports_features_expiry_and_missing_streams() {
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("signinattempts, itemusages"), "{stderr}");
 }
+
+#[test]
+fn deploy_builds_with_cloud_build_tags_with_the_commit_and_rolls_the_service() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on("git", &["rev-parse"], Reply::ok("0123456789ab\n"));
+    s.on(
+        "gcloud",
+        &["services", "describe"],
+        Reply::ok("onepassword-audit-collector-00007-xyz\n"),
+    );
+    s.on(
+        "gcloud",
+        &["images", "describe"],
+        Reply::ok("sha256:feedface\n"),
+    );
+    let out = provision(dir.path(), &s, &["deploy", "--format", "json"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let image =
+        "us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops/collector:0123456789ab";
+    let calls: Vec<String> = s
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}", c.program, c.args.join(" ")))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "git rev-parse --short=12 HEAD".to_owned(),
+            format!("gcloud builds submit --project acme-secops-prod --tag {image} ."),
+            format!("gcloud run deploy onepassword-audit-collector --image {image} --project acme-secops-prod --region us-central1 --quiet"),
+            "gcloud run services describe onepassword-audit-collector --project acme-secops-prod --region us-central1 --format value(status.latestReadyRevisionName)".to_owned(),
+            format!("gcloud artifacts docker images describe {image} --format value(image_summary.digest)"),
+        ]
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["revision"], "onepassword-audit-collector-00007-xyz");
+    assert_eq!(result["digest"], "sha256:feedface");
+}
+
+#[test]
+fn a_failed_build_or_rollout_is_reported_by_name() {
+    for (needle, step) in [
+        ("builds", "build and push the collector image"),
+        ("deploy", "roll the Cloud Run service"),
+    ] {
+        let dir = config_dir("minimal");
+        let mut s = stand_ins();
+        s.on("gcloud", &[needle], Reply::fail(1, "ERROR: failed\n"));
+        let out = provision(dir.path(), &s, &["deploy", "--tag", "v1.2.3"], None);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(step) && stderr.contains("failed"),
+            "{stderr}"
+        );
+    }
+}
