@@ -57,3 +57,8 @@ output "scheduler_job_name" {
   description = "Cloud Scheduler job that triggers collection runs."
   value       = google_cloud_scheduler_job.trigger.name
 }
+
+output "secops_feeds" {
+  description = "SecOps feeds created by Terraform, by stream (empty when secops_instance is null)."
+  value       = { for stream, feed in google_chronicle_feed.stream : stream => feed.name }
+}

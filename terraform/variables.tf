@@ -239,3 +239,55 @@ variable "lookback_hours" {
     error_message = "lookback_hours must be between 1 and 8760."
   }
 }
+
+variable "secops_service_account" {
+  description = "Google SecOps feed service account (\"Get Service Account\" on the feed page); when set, it is granted read access on this bucket only. Empty: grant it by hand."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.secops_service_account == "" || can(regex("^[a-z0-9-]+@[a-z0-9.-]+\\.iam\\.gserviceaccount\\.com$", var.secops_service_account))
+    error_message = "secops_service_account must be a service account email, or empty."
+  }
+}
+
+variable "secops_source_deletion" {
+  description = "SecOps feed source deletion option: NEVER (the bucket's lifecycle rule deletes objects) or ON_SUCCESS (SecOps deletes each object once ingested, which needs write access)."
+  type        = string
+  default     = "NEVER"
+
+  validation {
+    condition     = contains(["NEVER", "ON_SUCCESS"], var.secops_source_deletion)
+    error_message = "secops_source_deletion must be NEVER or ON_SUCCESS."
+  }
+}
+
+variable "secops_max_file_age_days" {
+  description = "SecOps feed maximum file age: objects older than this many days are not ingested."
+  type        = number
+  default     = 180
+
+  validation {
+    condition     = var.secops_max_file_age_days >= 1 && var.secops_max_file_age_days <= 3650
+    error_message = "secops_max_file_age_days must be between 1 and 3650."
+  }
+}
+
+variable "secops_instance" {
+  description = "Google SecOps instance in which to create one Google Cloud Storage V2 feed per stream (project, location such as us or europe, customer id). Null: create the feeds by hand with `provision feed-instructions`."
+  type = object({
+    project     = string
+    location    = string
+    customer_id = string
+  })
+  default = null
+
+  validation {
+    condition = var.secops_instance == null || (
+      can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.secops_instance.project)) &&
+      can(regex("^[a-z0-9-]+$", var.secops_instance.location)) &&
+      can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.secops_instance.customer_id))
+    )
+    error_message = "secops_instance needs a project id, a location (us, europe, …) and the instance's customer id (a UUID)."
+  }
+}

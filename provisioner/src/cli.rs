@@ -53,7 +53,7 @@ pub enum Command {
     /// Print what to enter in Google SecOps for each stream's feed, and the bucket grant it needs.
     ///
     /// Example: provision feed-instructions --format json
-    FeedInstructions(FormatArgs),
+    FeedInstructions(FeedArgs),
 }
 
 #[derive(Debug, Args)]
@@ -155,4 +155,13 @@ pub struct DeployArgs {
     /// Output format of the result.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// The engine used to deploy (only Terraform creates the feeds themselves).
+    #[arg(long, value_enum, default_value = "terraform")]
+    pub engine: EngineArg,
 }

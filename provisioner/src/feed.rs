@@ -41,6 +41,10 @@ pub struct Instructions {
     pub grant: String,
     /// The command that grants it.
     pub grant_command: String,
+    /// Whether `provision apply` grants it (the config names the SecOps service account).
+    pub grant_automated: bool,
+    /// Whether Terraform creates the feeds (the config names the SecOps instance).
+    pub feeds_automated: bool,
 }
 
 fn log_type(stream: &str) -> (&'static str, &'static str, &'static str) {
@@ -55,8 +59,14 @@ fn log_type(stream: &str) -> (&'static str, &'static str, &'static str) {
     }
 }
 
-/// The instructions for `config`.
-pub fn instructions(config: &Config) -> Instructions {
+/// The instructions for `config`; `engine` decides whether the feeds are created for you (only
+/// Terraform can create them, when the config names the SecOps instance).
+pub fn instructions(config: &Config, engine: crate::render::Engine) -> Instructions {
+    let role = if config.secops.source_deletion == "on_success" {
+        "roles/storage.objectUser"
+    } else {
+        "roles/storage.objectViewer"
+    };
     let feeds = config
         .stream_prefixes()
         .into_iter()
@@ -68,8 +78,15 @@ pub fn instructions(config: &Config) -> Instructions {
                 log_type: log_type.into(),
                 log_type_id: id.into(),
                 bucket_url: format!("gs://{}/{prefix}/", config.bucket.name),
-                source_deletion: "Never".into(),
-                max_file_age_days: 180.min(config.bucket.retention_days),
+                source_deletion: if config.secops.source_deletion == "on_success" {
+                    "Delete transferred files and empty directories".into()
+                } else {
+                    "Never".into()
+                },
+                max_file_age_days: config
+                    .secops
+                    .max_file_age_days
+                    .min(config.bucket.retention_days),
                 ingestion_labels: vec![format!("source=onepassword-{stream}")],
                 stream,
             }
@@ -83,11 +100,14 @@ pub fn instructions(config: &Config) -> Instructions {
             ("Delete transferred files".into(), "SecOps deletes each object after ingesting it; needs roles/storage.objectUser instead of objectViewer".into()),
             ("Delete transferred files and empty directories".into(), "as above, and removes emptied folders; needs roles/storage.objectUser".into()),
         ],
-        grant: format!("roles/storage.objectViewer on gs://{} only", config.bucket.name),
+        grant: format!("{role} on gs://{} only", config.bucket.name),
         grant_command: format!(
-            "gcloud storage buckets add-iam-policy-binding gs://{} --member serviceAccount:SECOPS_SERVICE_ACCOUNT --role roles/storage.objectViewer",
-            config.bucket.name
+            "gcloud storage buckets add-iam-policy-binding gs://{} --member serviceAccount:{} --role {role}",
+            config.bucket.name,
+            config.secops.service_account.as_deref().unwrap_or("SECOPS_SERVICE_ACCOUNT"),
         ),
+        grant_automated: config.secops.service_account.is_some(),
+        feeds_automated: engine == crate::render::Engine::Terraform && config.secops.instance.is_some(),
     }
 }
 
@@ -114,9 +134,16 @@ pub fn to_text(i: &Instructions) -> String {
     for (option, meaning) in &i.deletion_options {
         out.push_str(&format!("  - {option}: {meaning}\n"));
     }
-    out.push_str(&format!(
-        "\nThen grant the SecOps service account (\"Get Service Account\" on the feed page) {}:\n  {}\n",
-        i.grant, i.grant_command
-    ));
+    if i.grant_automated {
+        out.push_str(&format!(
+            "\nThe SecOps service account is granted {} by `provision apply`.\n",
+            i.grant
+        ));
+    } else {
+        out.push_str(&format!(
+            "\nThen grant the SecOps service account (\"Get Service Account\" on the feed page) {}:\n  {}\n(or set secops.service_account in the config and `provision apply` grants it)\n",
+            i.grant, i.grant_command
+        ));
+    }
     out
 }

@@ -105,7 +105,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 &config,
                 secret,
             ))?;
-            println!("{}", feed::to_text(&feed::instructions(&config)));
+            println!(
+                "{}",
+                feed::to_text(&feed::instructions(&config, engine(args.run.engine)))
+            );
         }
         cli::Command::Destroy(args) => {
             let config = load(&args.config)?;
@@ -204,9 +207,9 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             }
         }
         cli::Command::FeedInstructions(args) => {
-            let config = load(&args.config)?;
-            let instructions = feed::instructions(&config);
-            match args.format {
+            let config = load(&args.format.config)?;
+            let instructions = feed::instructions(&config, engine(args.engine));
+            match args.format.format {
                 cli::Format::Json => println!("{}", serde_json::to_string_pretty(&instructions)?),
                 cli::Format::Text => print!("{}", feed::to_text(&instructions)),
             }

@@ -512,3 +512,42 @@ fn a_failed_build_or_rollout_is_reported_by_name() {
         );
     }
 }
+
+#[test]
+fn gcloud_engine_grants_the_secops_service_account_read_on_the_bucket_only() {
+    let dir = config_dir("full");
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["describe", "--format"],
+        Reply::ok("https://collector-abc-ew.a.run.app\n"),
+    );
+    s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--engine", "gcloud", "--keep-token"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let grant = "gcloud storage buckets add-iam-policy-binding gs://acme-onepassword-events --project acme-secops-prod --member serviceAccount:chronicle-12345678@chronicle-gcp-prod.iam.gserviceaccount.com --role roles/storage.objectViewer";
+    let lines: Vec<String> = s
+        .calls()
+        .iter()
+        .map(|c| format!("{} {}", c.program, c.args.join(" ")))
+        .collect();
+    assert!(lines.iter().any(|l| l == grant), "{lines:#?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("granted roles/storage.objectViewer"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("SIEM Settings > Feeds"),
+        "the gcloud engine cannot create feeds: {stdout}"
+    );
+}

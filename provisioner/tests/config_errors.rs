@@ -87,6 +87,11 @@ const STRING_FIELDS: &[&str] = &[
     "secret",
     "terraform.state_bucket",
     "terraform.state_prefix",
+    "secops.service_account",
+    "secops.source_deletion",
+    "secops.instance.project",
+    "secops.instance.location",
+    "secops.instance.customer_id",
 ];
 
 fn with_field(key: &str, value: &str) -> String {
@@ -101,7 +106,17 @@ fn with_field(key: &str, value: &str) -> String {
             break;
         }
         if !map.contains_key(part) {
-            map.insert(part.into(), yaml_serde::Value::Mapping(Default::default()));
+            let mut child = yaml_serde::Mapping::new();
+            if part == "instance" {
+                // A valid instance, so only the field under test is wrong.
+                child.insert("project".into(), "acme-secops-siem".into());
+                child.insert("location".into(), "us".into());
+                child.insert(
+                    "customer_id".into(),
+                    "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d".into(),
+                );
+            }
+            map.insert(part.into(), yaml_serde::Value::Mapping(child));
         }
         node = map.get_mut(part).unwrap();
     }

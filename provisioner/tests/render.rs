@@ -91,8 +91,17 @@ fn check_reports_drift_with_a_diff() {
 #[test]
 fn feed_instructions_text_and_json() {
     for name in ["minimal", "full"] {
-        let instructions = feed::instructions(&example(name));
+        let instructions = feed::instructions(&example(name), Engine::Terraform);
         insta::assert_snapshot!(format!("{name}__feed_text"), feed::to_text(&instructions));
         insta::assert_json_snapshot!(format!("{name}__feed_json"), instructions);
     }
+}
+
+#[test]
+fn only_terraform_creates_the_feeds() {
+    let config = example("full");
+    assert!(feed::instructions(&config, Engine::Terraform).feeds_automated);
+    let by_hand = feed::instructions(&config, Engine::Gcloud);
+    assert!(!by_hand.feeds_automated && by_hand.grant_automated);
+    assert!(feed::to_text(&by_hand).starts_with("In Google SecOps: SIEM Settings > Feeds"));
 }

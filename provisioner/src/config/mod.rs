@@ -4,7 +4,9 @@
 mod schema;
 mod validate;
 
-pub use schema::{Bucket, Collector, Config, Schedule, ServiceAccounts, Terraform};
+pub use schema::{
+    Bucket, Collector, Config, Schedule, Secops, SecopsInstance, ServiceAccounts, Terraform,
+};
 pub use validate::{Problem, validate};
 
 /// The commented starter written by `provision init`.

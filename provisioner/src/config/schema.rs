@@ -113,6 +113,45 @@ pub struct Config {
     /// Terraform state.
     #[serde(default)]
     pub terraform: Terraform,
+    /// Google SecOps: the feed's service account and, optionally, the instance to create feeds in.
+    #[serde(default)]
+    pub secops: Secops,
+}
+
+/// Google SecOps settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Secops {
+    /// The feed's service account ("Get Service Account" on the feed page); granted bucket read.
+    pub service_account: Option<String>,
+    /// `never` (recommended) or `on_success`.
+    pub source_deletion: String,
+    /// Maximum file age in days.
+    pub max_file_age_days: u32,
+    /// When set, Terraform creates the feeds in this instance.
+    pub instance: Option<SecopsInstance>,
+}
+
+impl Default for Secops {
+    fn default() -> Self {
+        Self {
+            service_account: None,
+            source_deletion: "never".into(),
+            max_file_age_days: 180,
+            instance: None,
+        }
+    }
+}
+
+/// A Google SecOps instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecopsInstance {
+    /// Project the instance is bound to.
+    pub project: String,
+    /// Location, e.g. `us` or `europe`.
+    pub location: String,
+    /// The instance's customer id (a UUID).
+    pub customer_id: String,
 }
 
 /// Bucket settings.

@@ -423,6 +423,61 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be a folder path of letters, digits, '-', '_' and '.'",
         );
     }
+    let secops = &config.secops;
+    if let Some(account) = &secops.service_account {
+        let ok = account.split_once('@').is_some_and(|(user, domain)| {
+            chars(user, |c| lower_alnum(c) || c == '-')
+                && domain.ends_with(".iam.gserviceaccount.com")
+                && chars(domain, |c| lower_alnum(c) || matches!(c, '.' | '-'))
+        });
+        check(
+            ok,
+            "secops.service_account",
+            account,
+            "is not a service account email (e.g. chronicle-12345678@chronicle-gcp-prod.iam.gserviceaccount.com)",
+        );
+    }
+    check(
+        ["never", "on_success"].contains(&secops.source_deletion.as_str()),
+        "secops.source_deletion",
+        &secops.source_deletion,
+        "must be never (the bucket's lifecycle rule deletes objects) or on_success (SecOps deletes what it ingested)",
+    );
+    check(
+        (1..=3650).contains(&secops.max_file_age_days),
+        "secops.max_file_age_days",
+        &secops.max_file_age_days.to_string(),
+        "must be between 1 and 3650 days",
+    );
+    if let Some(instance) = &secops.instance {
+        check(
+            dns_label(&instance.project, 6, 30),
+            "secops.instance.project",
+            &instance.project,
+            "is not a project id",
+        );
+        check(
+            chars(&instance.location, |c| lower_alnum(c) || c == '-')
+                && instance.location.len() <= 30,
+            "secops.instance.location",
+            &instance.location,
+            "is not a SecOps location such as us or europe",
+        );
+        let uuid = instance.customer_id.len() == 36
+            && instance.customer_id.chars().enumerate().all(|(i, c)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    c == '-'
+                } else {
+                    c.is_ascii_hexdigit() && !c.is_ascii_uppercase()
+                }
+            });
+        check(
+            uuid,
+            "secops.instance.customer_id",
+            &instance.customer_id,
+            "is not the instance's customer id (a lowercase UUID, from SIEM Settings > Profile)",
+        );
+    }
     problems
 }
 

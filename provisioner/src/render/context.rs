@@ -44,6 +44,10 @@ pub struct Context {
     env_vars: String,
     state_bucket: Option<String>,
     state_prefix: String,
+    secops_service_account: Option<String>,
+    secops_source_deletion: String,
+    secops_max_file_age_days: u32,
+    secops_instance: Option<crate::config::SecopsInstance>,
 }
 
 impl Context {
@@ -136,6 +140,10 @@ impl Context {
                 .state_prefix
                 .clone()
                 .unwrap_or_else(|| "onepassword-secops".to_owned()),
+            secops_service_account: config.secops.service_account.clone(),
+            secops_source_deletion: config.secops.source_deletion.to_uppercase(),
+            secops_max_file_age_days: config.secops.max_file_age_days,
+            secops_instance: config.secops.instance.clone(),
         }
     }
 }

@@ -47,6 +47,7 @@ pub const MODULE_FILES: &[(&str, &str)] = &[
     ),
     ("main.tf", include_str!("../../../terraform/main.tf")),
     ("outputs.tf", include_str!("../../../terraform/outputs.tf")),
+    ("feed.tf", include_str!("../../../terraform/feed.tf")),
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
