@@ -55,7 +55,7 @@ for sink in gcs local; do
   [ "$got" = "$events" ] || { echo "the $sink run landed ${got:-no} events, expected $events" >&2; cat "$work/$sink.err" >&2; exit 1; }
 done
 
-read -r floor_wall floor_user floor_sys floor_rss <"$work/floor.time"
+read -r floor_wall _ <"$work/floor.time"
 printf '%-26s %9s %12s %14s %12s %10s\n' run "wall s" "events/s" "CPU s/M evts" "peak RSS" "vs floor"
 row() {
   local name=$1 wall user sys rss

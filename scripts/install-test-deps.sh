@@ -66,4 +66,4 @@ for t in checkov hadolint zizmor actionlint; do
   ln -sf "$venv/bin/$t" "$bin/$t"
 done
 
-log "ready: $(ls "$bin" | tr '\n' ' ')"
+log "ready: $(find "$bin" -mindepth 1 -maxdepth 1 -printf '%f ')"
