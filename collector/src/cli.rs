@@ -20,8 +20,11 @@ pub enum Command {
     Serve(Overrides),
     /// Run one collection cycle and exit: 0 done, 1 interrupted (retry later), 2 needs an operator.
     ///
+    /// With --backfill, collect the window [--start, --end) into its own prefix and checkpoint,
+    /// never touching the live cursor; rerunning the same window resumes it and adds nothing twice.
     /// Example: SINK_URL=file:///tmp/out OP_API_BASE=https://events.1password.com collector run-once
-    RunOnce(Overrides),
+    /// Example: collector run-once --backfill --start 2026-10-01T00:00:00Z --end 2026-10-08T00:00:00Z
+    RunOnce(RunOnceArgs),
     /// Continue from the guide's Python function: turn its state.json into the audit-events checkpoint.
     ///
     /// Example: collector import-state --from gs://my-bucket/onepassword-audit/state.json
@@ -102,4 +105,19 @@ pub struct ImportArgs {
     pub force: bool,
     #[command(flatten)]
     pub overrides: Overrides,
+}
+
+#[derive(Debug, Args)]
+pub struct RunOnceArgs {
+    #[command(flatten)]
+    pub overrides: Overrides,
+    /// Collect a historical window instead of the live stream.
+    #[arg(long, requires_all = ["start", "end"])]
+    pub backfill: bool,
+    /// Start of the backfill window (RFC 3339), inclusive.
+    #[arg(long, requires = "backfill")]
+    pub start: Option<String>,
+    /// End of the backfill window (RFC 3339), exclusive.
+    #[arg(long, requires = "backfill")]
+    pub end: Option<String>,
 }

@@ -45,8 +45,22 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 .await?;
             Ok(ExitCode::SUCCESS)
         }
-        cli::Command::RunOnce(overrides) => {
-            let settings = settings(&overrides)?;
+        cli::Command::RunOnce(args) => {
+            let mut settings = settings(&args.overrides)?;
+            if args.backfill {
+                let parse = |name: &str,
+                             value: &Option<String>|
+                 -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+                    let text = value
+                        .as_deref()
+                        .with_context(|| format!("--backfill needs --{name}"))?;
+                    chrono::DateTime::parse_from_rfc3339(text)
+                        .map(|t| t.to_utc())
+                        .with_context(|| format!("--{name} {text:?} is not an RFC 3339 time such as 2026-10-01T00:00:00Z"))
+                };
+                let (start, end) = (parse("start", &args.start)?, parse("end", &args.end)?);
+                settings.plans = collector::pipeline::backfill_plans(&settings.plans, start, end)?;
+            }
             collector::logging::init(settings.log_format);
             let pipeline = collector::app::build(&settings).await?;
             let stop = pipeline.stop_flag();

@@ -115,7 +115,13 @@ fn workflows_pin_actions_by_commit_and_keep_least_privilege() {
 fn shellcheck_finds_nothing_in_the_project_scripts() {
     let (ok, text) = run(
         "shellcheck",
-        &["scripts/test.sh", "scripts/install-test-deps.sh", "scripts/bench.sh", "scripts/demo.sh", ".ci/run"],
+        &[
+            "scripts/test.sh",
+            "scripts/install-test-deps.sh",
+            "scripts/bench.sh",
+            "scripts/demo.sh",
+            ".ci/run",
+        ],
     );
     assert!(ok && text.trim().is_empty(), "{text}");
 }

@@ -44,6 +44,58 @@ pub struct StreamPlan {
     pub start: Start,
 }
 
+/// A backfill window that cannot be collected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the backfill window must end after it starts and not in the future (start {start}, end {end})"
+)]
+pub struct BadWindow {
+    start: String,
+    end: String,
+}
+
+/// Plans for backfilling `[start, end)` of the live plans' streams: each into
+/// `PREFIX/backfill/START_END/` (still under the feed's folder, so SecOps ingests it) with its own
+/// checkpoint beside the live one, so the live cursor is never touched and rerunning the same window
+/// resumes it instead of collecting it again.
+pub fn backfill_plans(
+    live: &[StreamPlan],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<StreamPlan>, BadWindow> {
+    if end <= start || end > Utc::now() + chrono::Duration::minutes(5) {
+        return Err(BadWindow {
+            start: start.to_rfc3339(),
+            end: end.to_rfc3339(),
+        });
+    }
+    let window = format!(
+        "{}_{}",
+        start.format("%Y%m%dT%H%M%SZ"),
+        end.format("%Y%m%dT%H%M%SZ")
+    );
+    Ok(live
+        .iter()
+        .map(|plan| {
+            let folder = plan
+                .checkpoint_key
+                .rsplit_once('/')
+                .map_or("", |(folder, _)| folder);
+            let checkpoint_key = if folder.is_empty() {
+                format!("backfill/{}-{window}.json", plan.stream)
+            } else {
+                format!("{folder}/backfill/{}-{window}.json", plan.stream)
+            };
+            StreamPlan {
+                stream: plan.stream,
+                prefix: format!("{}/backfill/{window}", plan.prefix),
+                checkpoint_key,
+                start: Start::Window { start, end },
+            }
+        })
+        .collect())
+}
+
 /// Sizes and budgets of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
