@@ -291,3 +291,42 @@ variable "secops_instance" {
     error_message = "secops_instance needs a project id, a location (us, europe, …) and the instance's customer id (a UUID)."
   }
 }
+
+variable "alerting_enabled" {
+  description = "Create the log-based metric and the alert policies (no successful run, any ERROR, token expiry within 14 days)."
+  type        = bool
+  default     = false
+}
+
+variable "alert_emails" {
+  description = "Email addresses that receive the alerts (one notification channel each)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.alert_emails : can(regex("^[^@\\s\"]+@[^@\\s\"]+\\.[a-z]+$", email))])
+    error_message = "alert_emails must be email addresses."
+  }
+}
+
+variable "alert_channel_ids" {
+  description = "Existing Cloud Monitoring notification channels (projects/PROJECT/notificationChannels/ID) that receive the alerts."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.alert_channel_ids : can(regex("^projects/[a-z0-9-]+/notificationChannels/[0-9]+$", id))])
+    error_message = "alert_channel_ids must look like projects/PROJECT/notificationChannels/ID."
+  }
+}
+
+variable "alert_silence_seconds" {
+  description = "Alert when no run succeeded for this long; twice the schedule's longest interval."
+  type        = number
+  default     = 7200
+
+  validation {
+    condition     = var.alert_silence_seconds >= 120 && var.alert_silence_seconds <= 84600
+    error_message = "alert_silence_seconds must be between 120 and 84600 (Cloud Monitoring's longest absence window)."
+  }
+}

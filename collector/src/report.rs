@@ -2,7 +2,9 @@
 
 use crate::pipeline::{Outcome, RunSummary};
 
-/// Logs `summary`: one `collector run summary` line, then one ERROR per stream that needs an
+/// Logs `summary`: one `collector run summary` line (with `ok`, whether every stream finished
+/// cleanly, and `token_days_left`, -1 when the token does not expire; the alert policies read
+/// both), then one ERROR per stream that needs an
 /// operator and one WARNING per stream that the next run will retry.
 pub fn log_summary(summary: &RunSummary) {
     let json = serde_json::to_string(summary).unwrap_or_default();
@@ -14,6 +16,7 @@ pub fn log_summary(summary: &RunSummary) {
         events = summary.events(),
         duration_ms = summary.duration_ms,
         token_days_left = token_days_left.unwrap_or(-1),
+        ok = !summary.has_permanent_failure() && !summary.has_transient_failure(),
         "collector run summary"
     );
     for stream in &summary.streams {

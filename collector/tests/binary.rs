@@ -26,6 +26,11 @@ async fn run_once_lands_every_event_byte_identical_with_the_checkpoint_outside_t
     assert_eq!(line["summary"]["streams"][0]["outcome"]["kind"], "drained");
     assert!(line["summary"]["streams"][0]["newest_event_age_seconds"].is_i64());
     assert!(line["summary"]["duration_ms"].is_u64());
+    assert_eq!(line["ok"], true);
+    assert_eq!(
+        line["token_days_left"], -1,
+        "a token that is not a JWT has no expiry"
+    );
 
     let checkpoint: serde_json::Value =
         serde_json::from_slice(&world.gcs.object(BUCKET, CHECKPOINT).await.unwrap()).unwrap();

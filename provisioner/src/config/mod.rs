@@ -5,9 +5,10 @@ mod schema;
 mod validate;
 
 pub use schema::{
-    Bucket, Collector, Config, Schedule, Secops, SecopsInstance, ServiceAccounts, Terraform,
+    Alerting, Bucket, Collector, Config, Schedule, Secops, SecopsInstance, ServiceAccounts,
+    Terraform,
 };
-pub use validate::{Problem, validate};
+pub use validate::{Problem, longest_interval_seconds, validate};
 
 /// The commented starter written by `provision init`.
 pub const STARTER: &str = include_str!("../../../templates/onepassword-secops.yaml");

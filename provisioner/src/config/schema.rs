@@ -116,6 +116,21 @@ pub struct Config {
     /// Google SecOps: the feed's service account and, optionally, the instance to create feeds in.
     #[serde(default)]
     pub secops: Secops,
+    /// Alert policies and where their notifications go.
+    #[serde(default)]
+    pub alerting: Alerting,
+}
+
+/// Alerting settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Alerting {
+    /// Create the metric and the alert policies.
+    pub enabled: bool,
+    /// Email addresses to notify.
+    pub emails: Vec<String>,
+    /// Existing notification channel ids (`projects/P/notificationChannels/N`).
+    pub channels: Vec<String>,
 }
 
 /// Google SecOps settings.

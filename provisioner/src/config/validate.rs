@@ -154,6 +154,69 @@ fn cron_field(field: &str, min: u32, max: u32) -> bool {
     })
 }
 
+fn field_values(field: &str, min: u32, max: u32) -> Vec<u32> {
+    let mut values = Vec::new();
+    for part in field.split(',') {
+        let (range, step) = part
+            .split_once('/')
+            .map_or((part, 1), |(r, s)| (r, s.parse().unwrap_or(1).max(1)));
+        let (lo, hi) = match range {
+            "*" => (min, max),
+            r => match r.split_once('-') {
+                Some((a, b)) => (a.parse().unwrap_or(min), b.parse().unwrap_or(max)),
+                None => {
+                    let n = r.parse().unwrap_or(min);
+                    (n, if step > 1 { max } else { n })
+                }
+            },
+        };
+        values.extend((lo..=hi).step_by(step as usize));
+    }
+    values
+}
+
+/// The longest gap between two runs of a valid cron expression, in seconds (checked over a week).
+pub fn longest_interval_seconds(expression: &str) -> u64 {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    if fields.len() != 5 {
+        return 86_400;
+    }
+    let minutes = field_values(fields[0], 0, 59);
+    let hours = field_values(fields[1], 0, 23);
+    let days = field_values(fields[2], 1, 31);
+    let weekdays: Vec<u32> = field_values(fields[4], 0, 7)
+        .into_iter()
+        .map(|d| d % 7)
+        .collect();
+    let any_day = fields[2] == "*";
+    let any_weekday = fields[4] == "*";
+    // A week starting on a Monday the 1st, in minutes; day-of-month/day-of-week as cron combines them.
+    let mut previous: Option<u64> = None;
+    let mut longest = 0u64;
+    for minute_of_week in 0..(14 * 24 * 60u64) {
+        let day = (minute_of_week / (24 * 60)) as u32;
+        let (hour, minute) = (
+            ((minute_of_week / 60) % 24) as u32,
+            (minute_of_week % 60) as u32,
+        );
+        let day_match = days.contains(&(day + 1));
+        let weekday_match = weekdays.contains(&((day + 1) % 7));
+        let day_ok = match (any_day, any_weekday) {
+            (true, true) => true,
+            (true, false) => weekday_match,
+            (false, true) => day_match,
+            (false, false) => day_match || weekday_match,
+        };
+        if day_ok && hours.contains(&hour) && minutes.contains(&minute) {
+            if let Some(p) = previous {
+                longest = longest.max(minute_of_week - p);
+            }
+            previous = Some(minute_of_week);
+        }
+    }
+    if longest == 0 { 86_400 } else { longest * 60 }
+}
+
 /// A five-field cron expression, as Cloud Scheduler takes it.
 pub fn valid_cron(expression: &str) -> bool {
     let fields: Vec<&str> = expression.split_whitespace().collect();
@@ -423,6 +486,39 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be a folder path of letters, digits, '-', '_' and '.'",
         );
     }
+    for email in &config.alerting.emails {
+        let ok = email.split_once('@').is_some_and(|(user, domain)| {
+            chars(user, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+')
+            }) && domain.contains('.')
+                && chars(domain, |c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '.' | '-')
+                })
+        });
+        check(ok, "alerting.emails", email, "is not an email address");
+    }
+    for channel in &config.alerting.channels {
+        let ok = channel
+            .strip_prefix("projects/")
+            .and_then(|rest| rest.split_once("/notificationChannels/"))
+            .is_some_and(|(project, id)| {
+                chars(project, |c| lower_alnum(c) || c == '-') && chars(id, |c| c.is_ascii_digit())
+            });
+        check(
+            ok,
+            "alerting.channels",
+            channel,
+            "is not a notification channel id (projects/PROJECT/notificationChannels/ID)",
+        );
+    }
+    check(
+        !config.alerting.enabled
+            || !config.alerting.emails.is_empty()
+            || !config.alerting.channels.is_empty(),
+        "alerting.enabled",
+        "true",
+        "needs alerting.emails or alerting.channels to notify",
+    );
     let secops = &config.secops;
     if let Some(account) = &secops.service_account {
         let ok = account.split_once('@').is_some_and(|(user, domain)| {
@@ -484,6 +580,19 @@ pub fn validate(config: &Config) -> Vec<Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn longest_intervals() {
+        assert_eq!(longest_interval_seconds("0 * * * *"), 3600);
+        assert_eq!(longest_interval_seconds("*/15 * * * *"), 900);
+        assert_eq!(longest_interval_seconds("0 */6 * * *"), 6 * 3600);
+        assert_eq!(longest_interval_seconds("0 0 * * *"), 86_400);
+        assert_eq!(
+            longest_interval_seconds("0 8-18 * * 1-5"),
+            (14 + 24 * 2) * 3600,
+            "Friday 18:00 to Monday 08:00"
+        );
+    }
 
     #[test]
     fn cron_expressions() {

@@ -48,6 +48,8 @@ pub struct Context {
     secops_source_deletion: String,
     secops_max_file_age_days: u32,
     secops_instance: Option<crate::config::SecopsInstance>,
+    alerting: crate::config::Alerting,
+    alert_silence_seconds: u64,
 }
 
 impl Context {
@@ -144,6 +146,11 @@ impl Context {
             secops_source_deletion: config.secops.source_deletion.to_uppercase(),
             secops_max_file_age_days: config.secops.max_file_age_days,
             secops_instance: config.secops.instance.clone(),
+            alerting: config.alerting.clone(),
+            alert_silence_seconds: (2 * crate::config::longest_interval_seconds(
+                &config.schedule.cron,
+            ))
+            .clamp(600, 84_600),
         }
     }
 }

@@ -48,6 +48,10 @@ pub const MODULE_FILES: &[(&str, &str)] = &[
     ("main.tf", include_str!("../../../terraform/main.tf")),
     ("outputs.tf", include_str!("../../../terraform/outputs.tf")),
     ("feed.tf", include_str!("../../../terraform/feed.tf")),
+    (
+        "alerting.tf",
+        include_str!("../../../terraform/alerting.tf"),
+    ),
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
