@@ -46,6 +46,21 @@ pub enum Command {
     ///
     /// Example: provision deploy; provision deploy --tag v1.2.3 --source .
     Deploy(DeployArgs),
+    /// Force a run and check the live pipeline end to end: a verdict, diagnosis and next step per
+    /// stream; exit status 0 only when every stream works.
+    ///
+    /// Example: provision verify --format json
+    Verify(VerifyArgs),
+    /// Per stream: events collected, newest event's age, cursor age, pending batch, last run; and
+    /// the token's expiry.
+    ///
+    /// Example: provision status
+    Status(FormatArgs),
+    /// Rotate the bearer token: check it, add it as a new secret version (from OP_BEARER_TOKEN,
+    /// standard input or a prompt; never argv), confirm a run, then disable the old versions.
+    ///
+    /// Example: provision set-token < new-token.txt
+    SetToken(SetTokenArgs),
     /// Check a bearer token with the Events API: features, integration and account, expiry.
     ///
     /// Example: OP_BEARER_TOKEN=… provision check-token --format json
@@ -164,4 +179,31 @@ pub struct FeedArgs {
     /// The engine used to deploy (only Terraform creates the feeds themselves).
     #[arg(long, value_enum, default_value = "terraform")]
     pub engine: EngineArg,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Seconds to wait for the forced run's summary.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Seconds between looks at the logs.
+    #[arg(long, default_value_t = 10)]
+    pub poll: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SetTokenArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Events API base URL, overriding the config.
+    #[arg(long)]
+    pub api_base: Option<String>,
+    /// Seconds to wait for a run with the new token.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+    /// Seconds between looks at the logs.
+    #[arg(long, default_value_t = 10)]
+    pub poll: u64,
 }

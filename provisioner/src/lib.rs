@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod feed;
+pub mod ops;
 pub mod render;
 pub mod runner;
 pub mod steps;

@@ -8,7 +8,9 @@ use anyhow::{Context as _, bail};
 use clap::Parser as _;
 use provisioner::config::{self, Config};
 use provisioner::render::{self, Engine};
-use provisioner::{feed, runner, steps, token};
+use std::time::Duration;
+
+use provisioner::{feed, ops, runner, steps, token};
 
 fn engine(arg: cli::EngineArg) -> Engine {
     match arg {
@@ -168,6 +170,79 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 cli::Format::Text => {
                     println!("deployed {image}\nrevision: {revision}\ndigest:   {digest}")
                 }
+            }
+        }
+        cli::Command::Verify(args) => {
+            let config = load(&args.format.config)?;
+            let gcloud = ops::Gcloud::new(&config);
+            let result = ops::verify::verify(
+                &config,
+                &gcloud,
+                Duration::from_secs(args.timeout),
+                Duration::from_secs(args.poll),
+            )?;
+            match args.format.format {
+                cli::Format::Json => println!("{}", serde_json::to_string_pretty(&result)?),
+                cli::Format::Text => print!("{}", ops::verify::to_text(&result)),
+            }
+            if !result.ok {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        cli::Command::Status(args) => {
+            let config = load(&args.config)?;
+            let status =
+                ops::status::status(&config, &ops::Gcloud::new(&config), chrono::Utc::now())?;
+            match args.format {
+                cli::Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+                cli::Format::Text => print!("{}", ops::status::to_text(&status)),
+            }
+        }
+        cli::Command::SetToken(args) => {
+            let config = load(&args.format.config)?;
+            let secret = token::read_token()?;
+            let gcloud = ops::Gcloud::new(&config);
+            let (timeout, poll) = (
+                Duration::from_secs(args.timeout),
+                Duration::from_secs(args.poll),
+            );
+            let rotation = ops::set_token::set_token(
+                &config,
+                &gcloud,
+                secret,
+                args.api_base.clone(),
+                timeout,
+                poll,
+            )
+            .await?;
+            match args.format.format {
+                cli::Format::Json => println!("{}", serde_json::to_string_pretty(&rotation)?),
+                cli::Format::Text => {
+                    match (&rotation.token.expires_at, rotation.token.days_left) {
+                        (Some(at), Some(days)) => {
+                            println!("new token stored; it expires at {at} ({days} days left)")
+                        }
+                        _ => println!("new token stored; it does not expire"),
+                    }
+                    if rotation.collector_confirmed {
+                        println!(
+                            "a run succeeded with it; disabled old versions: {}",
+                            if rotation.disabled_versions.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                rotation.disabled_versions.join(", ")
+                            }
+                        );
+                    }
+                }
+            }
+            if !rotation.collector_confirmed {
+                eprintln!(
+                    "error: no successful run with the new token within {} s; the old versions ({}) stay enabled. Run `provision verify`, then `provision set-token` again",
+                    args.timeout,
+                    rotation.previous_versions.join(", ")
+                );
+                return Ok(ExitCode::from(1));
             }
         }
         cli::Command::CheckToken(args) => {

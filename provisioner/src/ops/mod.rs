@@ -1,0 +1,10 @@
+//! Day-2 operations against the live deployment, through `gcloud`: `status`, `verify`, `set-token`.
+
+mod gcloud;
+mod logs;
+pub mod set_token;
+pub mod status;
+pub mod verify;
+
+pub use gcloud::Gcloud;
+pub use logs::{RunRecord, StreamRecord};

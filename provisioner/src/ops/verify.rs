@@ -1,0 +1,222 @@
+//! `provision verify`: force a run, wait for its summary in Cloud Logging, list the objects it
+//! wrote, and give each stream a verdict with a diagnosis and the next step.
+
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::logs::{collector_filter, parse_run, summary_filter};
+use super::{Gcloud, RunRecord};
+use crate::config::Config;
+use crate::runner::StepError;
+
+/// One stream's verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// Stream name.
+    pub stream: String,
+    /// Whether the stream works.
+    pub ok: bool,
+    /// A short code: ok, ok-no-events, token-refused, token-missing-feature, rate-limited,
+    /// permission-denied, invalid-configuration, interrupted, no-run.
+    pub verdict: String,
+    /// What was seen.
+    pub diagnosis: String,
+    /// What to do next.
+    pub next_step: String,
+    /// Events the run collected.
+    pub events: u64,
+    /// Objects that appeared under the stream's prefix since the check started.
+    pub new_objects: Vec<String>,
+}
+
+/// The whole check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// When the check forced the run.
+    pub started_at: String,
+    /// The run's summary, if one appeared in time.
+    pub run: Option<RunRecord>,
+    /// ERROR lines the collector logged since then.
+    pub errors: Vec<String>,
+    /// Per stream.
+    pub streams: Vec<Verdict>,
+    /// Whether every stream works.
+    pub ok: bool,
+}
+
+fn verdict(stream: &str, ok: bool, code: &str, diagnosis: String, next_step: String) -> Verdict {
+    Verdict {
+        stream: stream.to_owned(),
+        ok,
+        verdict: code.to_owned(),
+        diagnosis,
+        next_step,
+        events: 0,
+        new_objects: Vec::new(),
+    }
+}
+
+/// Forces a run and judges it, waiting up to `timeout` for its summary, polling every `poll`.
+pub fn verify(
+    config: &Config,
+    gcloud: &Gcloud,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<Verification, StepError> {
+    let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    gcloud.run_job(&config.schedule.job_name)?;
+    let error_filter = format!(
+        "{} AND severity>=ERROR AND timestamp>=\"{started_at}\"",
+        collector_filter(config)
+    );
+    let deadline = Instant::now() + timeout;
+    let (run, errors) = loop {
+        let run = gcloud
+            .logs(&summary_filter(config, Some(&started_at)), 1)?
+            .first()
+            .and_then(parse_run);
+        let errors: Vec<String> = gcloud
+            .logs(&error_filter, 10)?
+            .iter()
+            .map(|e| {
+                let payload = &e["jsonPayload"];
+                let message = payload["message"]
+                    .as_str()
+                    .or(e["textPayload"].as_str())
+                    .unwrap_or_default();
+                let detail = payload["error"].as_str().unwrap_or_default();
+                format!("{message}: {detail}")
+                    .trim_end_matches(": ")
+                    .to_owned()
+            })
+            .collect();
+        let cannot_start = errors.iter().any(|e| e.contains("cannot start"));
+        if run.is_some() || cannot_start || Instant::now() + poll > deadline {
+            break (run, errors);
+        }
+        std::thread::sleep(poll);
+    };
+
+    let state = config.checkpoint_prefix.trim_matches('/');
+    let mut streams = Vec::new();
+    for (stream, prefix) in config.stream_prefixes() {
+        let record = run
+            .as_ref()
+            .and_then(|r| r.streams.iter().find(|s| s.stream == stream));
+        let mut v = match record {
+            None => {
+                let all = errors.join(" | ");
+                if all.contains("invalid configuration") {
+                    verdict(&stream, false, "invalid-configuration", format!("the collector cannot start: {all}"),
+                        "fix the setting named in the error in the config and run `provision apply`".into())
+                } else if all.to_lowercase().contains("permission") {
+                    verdict(
+                        &stream,
+                        false,
+                        "permission-denied",
+                        format!("the collector cannot start: {all}"),
+                        format!(
+                            "grant the collector's service account access to the secret {} and the bucket (`provision apply` restores both)",
+                            config.secret
+                        ),
+                    )
+                } else {
+                    verdict(
+                        &stream,
+                        false,
+                        "no-run",
+                        format!(
+                            "no run summary appeared within {} s of forcing the scheduler job",
+                            timeout.as_secs()
+                        ),
+                        format!(
+                            "check `gcloud scheduler jobs describe {job} --location {region}`, the push subscription {topic}-push (endpoint and OIDC account) and roles/run.invoker for {invoker} on {service}; undelivered triggers wait in {topic}-dead-letter",
+                            job = config.schedule.job_name,
+                            region = gcloud.region(),
+                            topic = config.topic,
+                            invoker = config.service_accounts.invoker,
+                            service = config.collector.service_name
+                        ),
+                    )
+                }
+            }
+            Some(r) => {
+                let detail = r.detail.clone().unwrap_or_default();
+                let lower = detail.to_lowercase();
+                let mut v = match r.outcome.as_str() {
+                    "permanent" if lower.contains("401") && lower.contains("feature") => verdict(&stream, false, "token-missing-feature",
+                        format!("the token cannot read {stream}: {detail}"),
+                        format!("issue a token with the {stream} events selected in 1Password (Integrations > Events Reporting), then `provision set-token`")),
+                    "permanent" if lower.contains("401") => verdict(&stream, false, "token-refused",
+                        format!("1Password refused the token (expired or revoked): {detail}"),
+                        "issue a new token in 1Password and run `provision set-token`".into()),
+                    "permanent" if lower.contains("permission denied") || lower.contains("storage refused") || lower.contains("403") => verdict(&stream, false, "permission-denied",
+                        format!("the collector cannot write to the bucket: {detail}"),
+                        format!("grant {}@{}.iam.gserviceaccount.com roles/storage.objectUser on gs://{} (`provision apply` restores it)", config.service_accounts.collector, config.project_id, config.bucket.name)),
+                    "permanent" => verdict(&stream, false, "failed", detail.clone(), "act on the error above, then run `provision verify` again".into()),
+                    "transient" if lower.contains("429") => verdict(&stream, false, "rate-limited",
+                        format!("1Password rate-limited the collector (600 requests a minute per token): {detail}"),
+                        "nothing is lost: the next run resumes from the checkpoint; if it persists, check for other integrations using the same token".into()),
+                    "transient" => verdict(&stream, false, "interrupted", format!("the run was interrupted: {detail}"),
+                        "nothing is lost: Pub/Sub redelivers and the next run resumes from the checkpoint; run `provision verify` again".into()),
+                    _ if r.events == 0 => {
+                        let key = if stream == "auditevents" { config.state_key() } else { format!("{state}/{stream}.json") };
+                        let cursor = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name)).map_or_else(
+                            || "no checkpoint yet".to_owned(),
+                            |text| serde_json::from_str::<serde_json::Value>(&text).ok()
+                                .and_then(|c| c["updated_at"].as_str().map(|t| format!("checkpoint last written {t}")))
+                                .unwrap_or_else(|| "checkpoint unreadable".into()),
+                        );
+                        verdict(&stream, true, "ok-no-events",
+                            format!("the run worked but found no new events ({cursor}; a first run looks back {} hours)", config.collector.lookback_hours),
+                            "nothing to do if your account was quiet; otherwise check the token's account with `provision check-token`".into())
+                    }
+                    _ => verdict(&stream, true, "ok", format!("collected {} events into {} objects", r.events, r.objects), "nothing to do".into()),
+                };
+                v.events = r.events;
+                v
+            }
+        };
+        if v.ok {
+            v.new_objects = gcloud.objects_since(
+                &format!("gs://{}/{prefix}/", config.bucket.name),
+                &started_at,
+            )?;
+        }
+        streams.push(v);
+    }
+    let ok = streams.iter().all(|s| s.ok);
+    Ok(Verification {
+        started_at,
+        run,
+        errors,
+        streams,
+        ok,
+    })
+}
+
+/// The verdicts for a person.
+pub fn to_text(v: &Verification) -> String {
+    let mut out = format!("forced a run at {}\n", v.started_at);
+    for s in &v.streams {
+        out.push_str(&format!(
+            "\n{} {}: {}\n  {}\n  next: {}\n",
+            if s.ok { "OK  " } else { "FAIL" },
+            s.stream,
+            s.verdict,
+            s.diagnosis,
+            s.next_step
+        ));
+        for object in s.new_objects.iter().take(5) {
+            out.push_str(&format!("  new object: {object}\n"));
+        }
+    }
+    out.push_str(if v.ok {
+        "\nthe pipeline works\n"
+    } else {
+        "\nthe pipeline needs attention\n"
+    });
+    out
+}
