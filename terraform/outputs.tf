@@ -62,3 +62,18 @@ output "secops_feeds" {
   description = "SecOps feeds created by Terraform, by stream (empty when secops_instance is null)."
   value       = { for stream, feed in google_chronicle_feed.stream : stream => feed.name }
 }
+
+output "github_workload_identity_provider" {
+  description = "Value of the GCP_WORKLOAD_IDENTITY_PROVIDER repository variable for the deploy workflow (empty without github_repository)."
+  value       = local.github_enabled ? google_iam_workload_identity_pool_provider.github[0].name : ""
+}
+
+output "github_deployer_service_account" {
+  description = "Value of the GCP_DEPLOYER_SERVICE_ACCOUNT repository variable for the deploy workflow (empty without github_repository)."
+  value       = local.github_enabled ? google_service_account.deployer[0].email : ""
+}
+
+output "build_staging_bucket" {
+  description = "Value of the BUILD_STAGING_BUCKET repository variable: where Cloud Build stages the source (empty without github_repository)."
+  value       = local.github_enabled ? google_storage_bucket.build_staging[0].name : ""
+}

@@ -330,3 +330,25 @@ variable "alert_silence_seconds" {
     error_message = "alert_silence_seconds must be between 120 and 84600 (Cloud Monitoring's longest absence window)."
   }
 }
+
+variable "github_repository" {
+  description = "GitHub repository (owner/name) whose deploy workflow may build and roll out the collector through Workload Identity Federation. Empty: no CI deployer."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.github_repository == "" || can(regex("^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$", var.github_repository))
+    error_message = "github_repository must be owner/name."
+  }
+}
+
+variable "github_ref" {
+  description = "The only Git ref whose workflows may deploy."
+  type        = string
+  default     = "refs/heads/main"
+
+  validation {
+    condition     = can(regex("^refs/(heads|tags)/[A-Za-z0-9._/-]+$", var.github_ref))
+    error_message = "github_ref must look like refs/heads/main."
+  }
+}

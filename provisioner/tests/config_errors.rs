@@ -92,6 +92,8 @@ const STRING_FIELDS: &[&str] = &[
     "secops.instance.project",
     "secops.instance.location",
     "secops.instance.customer_id",
+    "github.repository",
+    "github.ref",
 ];
 
 fn with_field(key: &str, value: &str) -> String {

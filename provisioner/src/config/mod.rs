@@ -5,7 +5,7 @@ mod schema;
 mod validate;
 
 pub use schema::{
-    Alerting, Bucket, Collector, Config, Schedule, Secops, SecopsInstance, ServiceAccounts,
+    Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
     Terraform,
 };
 pub use validate::{Problem, longest_interval_seconds, validate};

@@ -119,6 +119,29 @@ pub struct Config {
     /// Alert policies and where their notifications go.
     #[serde(default)]
     pub alerting: Alerting,
+    /// A GitHub repository whose deploy workflow may roll out the collector (Workload Identity
+    /// Federation; no key).
+    #[serde(default)]
+    pub github: Github,
+}
+
+/// The CI deployer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Github {
+    /// `owner/name`; none: no CI deployer.
+    pub repository: Option<String>,
+    /// The only ref allowed to deploy.
+    pub r#ref: String,
+}
+
+impl Default for Github {
+    fn default() -> Self {
+        Self {
+            repository: None,
+            r#ref: "refs/heads/main".into(),
+        }
+    }
 }
 
 /// Alerting settings.

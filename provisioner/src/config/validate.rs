@@ -519,6 +519,30 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         "true",
         "needs alerting.emails or alerting.channels to notify",
     );
+    if let Some(repository) = &config.github.repository {
+        let ok = repository.split_once('/').is_some_and(|(owner, name)| {
+            chars(owner, |c| c.is_ascii_alphanumeric() || c == '-')
+                && chars(name, |c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+                })
+        });
+        check(
+            ok,
+            "github.repository",
+            repository,
+            "must be owner/name, e.g. acme/onepassword-secops",
+        );
+    }
+    let git_ref = &config.github.r#ref;
+    check(
+        (git_ref.starts_with("refs/heads/") || git_ref.starts_with("refs/tags/"))
+            && chars(git_ref, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-')
+            }),
+        "github.ref",
+        git_ref,
+        "must look like refs/heads/main",
+    );
     let secops = &config.secops;
     if let Some(account) = &secops.service_account {
         let ok = account.split_once('@').is_some_and(|(user, domain)| {

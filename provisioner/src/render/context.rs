@@ -50,6 +50,7 @@ pub struct Context {
     secops_instance: Option<crate::config::SecopsInstance>,
     alerting: crate::config::Alerting,
     alert_silence_seconds: u64,
+    github: crate::config::Github,
 }
 
 impl Context {
@@ -147,6 +148,7 @@ impl Context {
             secops_max_file_age_days: config.secops.max_file_age_days,
             secops_instance: config.secops.instance.clone(),
             alerting: config.alerting.clone(),
+            github: config.github.clone(),
             alert_silence_seconds: (2 * crate::config::longest_interval_seconds(
                 &config.schedule.cron,
             ))

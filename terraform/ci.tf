@@ -1,0 +1,127 @@
+# Optional: a GitHub Actions deployer through Workload Identity Federation (no service account
+# key). Enabled when var.github_repository is set; the deploy workflow then builds with Cloud Build
+# and rolls the service, with only the roles that needs.
+
+locals {
+  github_enabled = var.github_repository != ""
+}
+
+resource "google_iam_workload_identity_pool" "github" {
+  count = local.github_enabled ? 1 : 0
+
+  project                   = var.project_id
+  workload_identity_pool_id = "${trimsuffix(substr(var.service_name, 0, 29), "-")}-gh"
+  display_name              = "GitHub Actions"
+  description               = "GitHub Actions workflows of ${var.github_repository} deploying the 1Password collector."
+}
+
+resource "google_iam_workload_identity_pool_provider" "github" {
+  count = local.github_enabled ? 1 : 0
+
+  project                            = var.project_id
+  workload_identity_pool_id          = google_iam_workload_identity_pool.github[0].workload_identity_pool_id
+  workload_identity_pool_provider_id = "github"
+  display_name                       = "GitHub OIDC"
+  attribute_mapping = {
+    "google.subject"       = "assertion.sub"
+    "attribute.repository" = "assertion.repository"
+    "attribute.ref"        = "assertion.ref"
+  }
+  # Only this repository's deploy branch can exchange its tokens.
+  attribute_condition = "assertion.repository == \"${var.github_repository}\" && assertion.ref == \"${var.github_ref}\""
+
+  oidc {
+    issuer_uri = "https://token.actions.githubusercontent.com"
+  }
+}
+
+resource "google_service_account" "deployer" {
+  count = local.github_enabled ? 1 : 0
+
+  project      = var.project_id
+  account_id   = "${trimsuffix(substr(var.service_name, 0, 21), "-")}-deployer"
+  display_name = "1Password collector deployer (GitHub Actions)"
+  description  = "Builds collector images and rolls the Cloud Run service from ${var.github_repository}."
+}
+
+resource "google_service_account_iam_member" "github_impersonates_deployer" {
+  count = local.github_enabled ? 1 : 0
+
+  service_account_id = google_service_account.deployer[0].name
+  role               = "roles/iam.workloadIdentityUser"
+  member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github[0].name}/attribute.repository/${var.github_repository}"
+}
+
+# Pushes images to the one repository.
+resource "google_artifact_registry_repository_iam_member" "deployer_pushes" {
+  count = local.github_enabled ? 1 : 0
+
+  project    = var.project_id
+  location   = google_artifact_registry_repository.collector.location
+  repository = google_artifact_registry_repository.collector.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# Deploys revisions of the one service…
+resource "google_cloud_run_v2_service_iam_member" "deployer_deploys" {
+  count = local.github_enabled ? 1 : 0
+
+  project  = var.project_id
+  location = google_cloud_run_v2_service.collector.location
+  name     = google_cloud_run_v2_service.collector.name
+  role     = "roles/run.developer"
+  member   = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# …running as the collector's runtime account, and no other.
+resource "google_service_account_iam_member" "deployer_acts_as_collector" {
+  count = local.github_enabled ? 1 : 0
+
+  service_account_id = google_service_account.collector.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# Cloud Build has no narrower grant than the project: builds are submitted at project level.
+resource "google_project_iam_member" "deployer_builds" {
+  count = local.github_enabled ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/cloudbuild.builds.editor"
+  member  = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# Where `gcloud builds submit --gcs-source-staging-dir` uploads the source; kept a week.
+resource "google_storage_bucket" "build_staging" {
+  #checkov:skip=CKV_GCP_62:Holds only source archives of this public repository for a week; Cloud Audit Logs record access.
+  count = local.github_enabled ? 1 : 0
+
+  project                     = var.project_id
+  name                        = "${var.bucket_name}-builds"
+  location                    = var.bucket_location
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      age = 7
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket_iam_member" "deployer_stages_source" {
+  count = local.github_enabled ? 1 : 0
+
+  bucket = google_storage_bucket.build_staging[0].name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.deployer[0].email}"
+}
