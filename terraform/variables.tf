@@ -342,13 +342,13 @@ variable "github_repository" {
   }
 }
 
-variable "github_ref" {
-  description = "The only Git ref whose workflows may deploy."
+variable "github_environment" {
+  description = "The GitHub environment of the deploy job; only jobs in it may deploy (protect it with required reviewers or branch rules)."
   type        = string
-  default     = "refs/heads/main"
+  default     = "production"
 
   validation {
-    condition     = can(regex("^refs/(heads|tags)/[A-Za-z0-9._/-]+$", var.github_ref))
-    error_message = "github_ref must look like refs/heads/main."
+    condition     = can(regex("^[A-Za-z0-9._-]+$", var.github_environment))
+    error_message = "github_environment must be an environment name such as production."
   }
 }

@@ -93,7 +93,7 @@ const STRING_FIELDS: &[&str] = &[
     "secops.instance.location",
     "secops.instance.customer_id",
     "github.repository",
-    "github.ref",
+    "github.environment",
 ];
 
 fn with_field(key: &str, value: &str) -> String {

@@ -131,15 +131,15 @@ pub struct Config {
 pub struct Github {
     /// `owner/name`; none: no CI deployer.
     pub repository: Option<String>,
-    /// The only ref allowed to deploy.
-    pub r#ref: String,
+    /// The GitHub environment of the deploy job; only jobs in it may deploy.
+    pub environment: String,
 }
 
 impl Default for Github {
     fn default() -> Self {
         Self {
             repository: None,
-            r#ref: "refs/heads/main".into(),
+            environment: "production".into(),
         }
     }
 }

@@ -533,15 +533,14 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be owner/name, e.g. acme/onepassword-secops",
         );
     }
-    let git_ref = &config.github.r#ref;
     check(
-        (git_ref.starts_with("refs/heads/") || git_ref.starts_with("refs/tags/"))
-            && chars(git_ref, |c| {
-                c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-')
+        config.github.environment.len() <= 255
+            && chars(&config.github.environment, |c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
             }),
-        "github.ref",
-        git_ref,
-        "must look like refs/heads/main",
+        "github.environment",
+        &config.github.environment,
+        "must be a GitHub environment name such as production",
     );
     let secops = &config.secops;
     if let Some(account) = &secops.service_account {
