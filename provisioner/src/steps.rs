@@ -75,23 +75,7 @@ pub fn apply(engine: Engine, out: &Path, config: &Config, token: Option<Secret>)
         )],
     };
     if let Some(token) = token {
-        steps.push(
-            Step::new(
-                "store the bearer token in Secret Manager",
-                "gcloud",
-                &[
-                    "secrets",
-                    "versions",
-                    "add",
-                    &config.secret,
-                    "--project",
-                    &config.project_id,
-                    "--data-file=-",
-                ],
-                out,
-            )
-            .with_stdin(token),
-        );
+        steps.push(store_token(config, token, out));
     }
     steps.push(match engine {
         Engine::Terraform => Step::new(
@@ -181,4 +165,23 @@ pub fn deploy(config: &Config, source: &Path, image: &str) -> Vec<Step> {
             source,
         ),
     ]
+}
+
+/// The step that adds `token` as the secret's newest version, on standard input only.
+pub fn store_token(config: &Config, token: Secret, cwd: &Path) -> Step {
+    Step::new(
+        "store the bearer token in Secret Manager",
+        "gcloud",
+        &[
+            "secrets",
+            "versions",
+            "add",
+            &config.secret,
+            "--project",
+            &config.project_id,
+            "--data-file=-",
+        ],
+        cwd,
+    )
+    .with_stdin(token)
 }

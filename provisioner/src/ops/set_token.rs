@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::Gcloud;
 use super::logs::{parse_run, summary_filter};
 use crate::config::Config;
-use crate::runner::{self, Step, StepError};
+use crate::runner::{self, StepError};
 use crate::token::{TokenError, TokenReport, check};
 
 /// Why the token was not rotated.
@@ -83,21 +83,11 @@ pub async fn set_token(
     }
     let previous_versions = enabled_versions(gcloud, &config.secret)?;
     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    runner::run(&[Step::new(
-        "add the new token as the secret's newest version",
-        "gcloud",
-        &[
-            "secrets",
-            "versions",
-            "add",
-            &config.secret,
-            "--project",
-            &config.project_id,
-            "--data-file=-",
-        ],
-        ".",
-    )
-    .with_stdin(token.clone())])?;
+    runner::run(&[crate::steps::store_token(
+        config,
+        token.clone(),
+        std::path::Path::new("."),
+    )])?;
 
     // Confirm the collector works with the new token before retiring the old ones.
     gcloud.run_job(&config.schedule.job_name)?;
