@@ -35,7 +35,7 @@ resource "google_chronicle_feed" "stream" {
     feed_source_type = "GOOGLE_CLOUD_STORAGE_V2"
     log_type         = "projects/${var.secops_instance.project}/locations/${var.secops_instance.location}/instances/${var.secops_instance.customer_id}/logTypes/${local.secops_log_types[each.key]}"
 
-    google_cloud_storage_v2_settings {
+    gcs_v2_settings {
       bucket_uri             = "gs://${google_storage_bucket.logs.name}/${each.value}/"
       source_deletion_option = var.secops_source_deletion
       max_lookback_days      = var.secops_max_file_age_days
