@@ -551,3 +551,73 @@ fn gcloud_engine_grants_the_secops_service_account_read_on_the_bucket_only() {
         "the gcloud engine cannot create feeds: {stdout}"
     );
 }
+
+#[test]
+fn gcloud_engine_creates_the_alerting_metric_channels_and_policies() {
+    let dir = config_dir("full");
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["describe", "--format"],
+        Reply::ok("https://collector-abc-ew.a.run.app\n"),
+    );
+    s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
+    s.on("gcloud", &["channels", "list"], Reply::ok(""));
+    s.on(
+        "gcloud",
+        &["channels", "create"],
+        Reply::ok("projects/acme-secops-prod/notificationChannels/555\n"),
+    );
+    s.on("gcloud", &["policies", "list"], Reply::ok(""));
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--engine", "gcloud", "--keep-token"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let calls = s.calls();
+    let lines: Vec<String> = calls
+        .iter()
+        .map(|c| format!("{} {}", c.program, c.args.join(" ")))
+        .collect();
+    assert!(lines.iter().any(|l| {
+        l.starts_with("gcloud logging metrics create op-events-collector-successful-runs")
+    }));
+    assert!(
+        lines.iter().any(|l| l.contains("channels create")
+            && l.contains("email_address=secops-oncall@acme.example"))
+    );
+    let policies: Vec<serde_json::Value> = calls
+        .iter()
+        .filter(|c| c.args.iter().any(|a| a == "create") && c.args.iter().any(|a| a == "policies"))
+        .map(|c| {
+            serde_json::from_str(c.files.values().next().expect("the policy file"))
+                .expect("policy JSON")
+        })
+        .collect();
+    assert_eq!(policies.len(), 3);
+    for policy in &policies {
+        assert_eq!(
+            policy["notificationChannels"],
+            serde_json::json!([
+                "projects/acme-secops-prod/notificationChannels/1234567890",
+                "projects/acme-secops-prod/notificationChannels/555"
+            ])
+        );
+    }
+    assert_eq!(
+        policies[0]["conditions"][0]["conditionAbsent"]["duration"], "1800s",
+        "twice the 15-minute schedule"
+    );
+    assert!(
+        policies[2]["conditions"][0]["conditionMatchedLog"]["filter"]
+            .as_str()
+            .unwrap()
+            .contains("token_days_left<=14")
+    );
+}

@@ -53,6 +53,10 @@ pub struct Call {
     pub stdin: String,
     /// The variables named in [`StandIns::record_env`] that were set, with their values.
     pub env: BTreeMap<String, String>,
+    /// Contents of the (small) files named by arguments at the time of the call, by path, so a
+    /// test can see a temporary file the caller deletes afterwards.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,8 +96,14 @@ with open(os.path.join(here, "rules.json")) as f:
     config = json.load(f)
 
 env = {k: os.environ[k] for k in config["record_env"] if k in os.environ}
+files = {}
+for arg in args:
+    path = arg.split("=", 1)[1] if arg.startswith("--") and "=" in arg else arg
+    if os.path.isfile(path) and os.path.getsize(path) <= 65536:
+        with open(path, "rb") as f:
+            files[path] = f.read().decode("utf-8", "replace")
 record = {"program": program, "args": args, "cwd": os.getcwd(),
-          "stdin": data.decode("utf-8", "replace"), "env": env}
+          "stdin": data.decode("utf-8", "replace"), "env": env, "files": files}
 
 def matches(needle):
     if " " in needle:

@@ -50,12 +50,71 @@ pub struct Context {
     secops_instance: Option<crate::config::SecopsInstance>,
     alerting: crate::config::Alerting,
     alert_silence_seconds: u64,
+    alert_metric_filter: String,
+    alert_policies: Vec<String>,
+    alert_policy_names: Vec<String>,
     github: crate::config::Github,
+}
+
+/// Display names of the alert policies, in the order of [`alert_policies`]; the gcloud script finds
+/// existing policies by them.
+const ALERT_POLICY_NAMES: [&str; 3] = [
+    "1Password collector: no successful run",
+    "1Password collector: error needing an operator",
+    "1Password collector: bearer token expires within 14 days",
+];
+
+/// The alert policies as Cloud Monitoring JSON for the gcloud script; `@CHANNELS@` stands for the
+/// notification channel list, which the script completes at run time.
+fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
+    let silence =
+        (2 * crate::config::longest_interval_seconds(&config.schedule.cron)).clamp(600, 84_600);
+    let metric = format!("{}-successful-runs", config.collector.service_name);
+    let policies = [
+        serde_json::json!({
+            "displayName": ALERT_POLICY_NAMES[0],
+            "combiner": "OR",
+            "notificationChannels": "@CHANNELS@",
+            "conditions": [{
+                "displayName": "No successful collection run for twice the schedule interval",
+                "conditionAbsent": {
+                    "filter": format!("metric.type=\"logging.googleapis.com/user/{metric}\" AND resource.type=\"cloud_run_revision\""),
+                    "duration": format!("{silence}s"),
+                    "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_COUNT"}],
+                },
+            }],
+            "documentation": {"mimeType": "text/markdown", "content": "No 1Password events were collected successfully for twice the schedule interval. Run: provision verify"},
+        }),
+        serde_json::json!({
+            "displayName": ALERT_POLICY_NAMES[1],
+            "combiner": "OR",
+            "notificationChannels": "@CHANNELS@",
+            "conditions": [{"displayName": "The collector logged an ERROR", "conditionMatchedLog": {"filter": format!("{logs} AND severity>=ERROR")}}],
+            "alertStrategy": {"notificationRateLimit": {"period": "3600s"}, "autoClose": "86400s"},
+            "documentation": {"mimeType": "text/markdown", "content": "The collector logged an ERROR; the log line says what to do."},
+        }),
+        serde_json::json!({
+            "displayName": ALERT_POLICY_NAMES[2],
+            "combiner": "OR",
+            "notificationChannels": "@CHANNELS@",
+            "conditions": [{"displayName": "Token expiry read at a run is 14 days away or less", "conditionMatchedLog": {"filter": format!("{logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.token_days_left>=0 AND jsonPayload.token_days_left<=14")}}],
+            "alertStrategy": {"notificationRateLimit": {"period": "86400s"}, "autoClose": "604800s"},
+            "documentation": {"mimeType": "text/markdown", "content": "The 1Password token expires within 14 days: issue a new one and run: provision set-token"},
+        }),
+    ];
+    policies
+        .iter()
+        .map(|p| p.to_string().replace("\"@CHANNELS@\"", "@CHANNELS@"))
+        .collect()
 }
 
 impl Context {
     /// The context of `config`.
     pub fn from_config(config: &Config) -> Self {
+        let logs = format!(
+            "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
+            config.collector.service_name
+        );
         let pairs = config.stream_prefixes();
         let width = pairs.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
         let streams: Vec<StreamContext> = pairs
@@ -153,6 +212,11 @@ impl Context {
                 &config.schedule.cron,
             ))
             .clamp(600, 84_600),
+            alert_metric_filter: format!(
+                "{logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.ok=true"
+            ),
+            alert_policies: alert_policies(config, &logs),
+            alert_policy_names: ALERT_POLICY_NAMES.iter().map(|n| (*n).to_owned()).collect(),
         }
     }
 }
