@@ -69,6 +69,17 @@ fn assert_token_only_on_stdin(calls: &[Call]) {
     }
 }
 
+/// `gcloud` answers as in an empty project: every describe fails (so the script creates
+/// everything), except the service URL lookup.
+fn nothing_exists_yet(s: &mut StandIns) {
+    s.on(
+        "gcloud",
+        &["describe", "--format"],
+        Reply::ok("https://collector-abc-uc.a.run.app\n"),
+    );
+    s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
+}
+
 fn stand_ins() -> StandIns {
     let mut s = StandIns::new();
     s.add("terraform")
@@ -219,13 +230,7 @@ fn plan_and_destroy_with_terraform() {
 fn gcloud_engine_runs_the_rendered_script_against_gcloud() {
     let dir = config_dir("minimal");
     let mut s = stand_ins();
-    // Nothing exists yet: every describe fails, so every resource is created.
-    s.on(
-        "gcloud",
-        &["describe", "--format"],
-        Reply::ok("https://collector-abc-uc.a.run.app\n"),
-    );
-    s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
+    nothing_exists_yet(&mut s);
     let out = provision(
         dir.path(),
         &s,
@@ -517,12 +522,7 @@ fn a_failed_build_or_rollout_is_reported_by_name() {
 fn gcloud_engine_grants_the_secops_service_account_read_on_the_bucket_only() {
     let dir = config_dir("full");
     let mut s = stand_ins();
-    s.on(
-        "gcloud",
-        &["describe", "--format"],
-        Reply::ok("https://collector-abc-ew.a.run.app\n"),
-    );
-    s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
+    nothing_exists_yet(&mut s);
     let out = provision(
         dir.path(),
         &s,
@@ -556,12 +556,7 @@ fn gcloud_engine_grants_the_secops_service_account_read_on_the_bucket_only() {
 fn gcloud_engine_creates_the_alerting_metric_channels_and_policies() {
     let dir = config_dir("full");
     let mut s = stand_ins();
-    s.on(
-        "gcloud",
-        &["describe", "--format"],
-        Reply::ok("https://collector-abc-ew.a.run.app\n"),
-    );
-    s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
+    nothing_exists_yet(&mut s);
     s.on("gcloud", &["channels", "list"], Reply::ok(""));
     s.on(
         "gcloud",
