@@ -149,10 +149,22 @@ impl<'a> Drain<'a> {
                 }
             };
 
+            // Every state on storage is consistent, so stopping here is always safe.
+            if self.pipeline.stopping() {
+                return Ok(Outcome::Stopped);
+            }
+            if Instant::now() >= self.deadline {
+                return Ok(Outcome::Budget);
+            }
+
             if let Some(intent) = checkpoint.intent.clone() {
                 tracing::info!(stream = %self.plan.stream, object = %intent.object, events = intent.events, "completing a recorded batch");
                 loaded = match self.complete(checkpoint, generation, &intent).await {
-                    Ok(next) => next,
+                    Ok(next) => {
+                        events_this_run += intent.events;
+                        self.summary.events += intent.events;
+                        next
+                    }
                     Err(DrainError::Storage(StorageError::PreconditionFailed { .. })) => {
                         self.checkpoints.load().await?
                     }
@@ -161,12 +173,6 @@ impl<'a> Drain<'a> {
                 continue;
             }
 
-            if self.pipeline.stopping() {
-                return Ok(Outcome::Stopped);
-            }
-            if Instant::now() >= self.deadline {
-                return Ok(Outcome::Budget);
-            }
             if events_this_run >= self.pipeline.limits.max_records {
                 return Ok(Outcome::MaxRecords);
             }

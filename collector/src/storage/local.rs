@@ -83,8 +83,14 @@ fn read_sync(path: &Path) -> std::io::Result<Option<(Bytes, Generation)>> {
     Ok(Some((Bytes::from(data), generation)))
 }
 
-/// Writes `data` to a fresh temporary file beside `path`, flushed to disk, with mtime `generation`.
-fn temp_file(path: &Path, data: &[u8], generation: Generation) -> std::io::Result<PathBuf> {
+/// Writes `data` to a fresh temporary file beside `path`, flushed to disk, with mtime `generation`;
+/// returns its path and the generation read back from it (a file system with coarse timestamps may
+/// round the time set). Linking or renaming keeps the inode, so the object has this generation.
+fn temp_file(
+    path: &Path,
+    data: &[u8],
+    generation: Generation,
+) -> std::io::Result<(PathBuf, Generation)> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let file_name = path
@@ -104,7 +110,7 @@ fn temp_file(path: &Path, data: &[u8], generation: Generation) -> std::io::Resul
     let when = UNIX_EPOCH + Duration::from_nanos(u64::try_from(generation).unwrap_or(0));
     file.set_modified(when)?;
     file.sync_all()?;
-    Ok(temp)
+    Ok((temp, generation_of(&file)?))
 }
 
 fn now_nanos() -> Generation {
@@ -123,8 +129,7 @@ fn write_sync(
 ) -> Result<Generation, std::io::Error> {
     match precondition {
         Precondition::DoesNotExist => {
-            let generation = now_nanos();
-            let temp = temp_file(path, data, generation)?;
+            let (temp, generation) = temp_file(path, data, now_nanos())?;
             let linked = fs::hard_link(&temp, path);
             let _ = fs::remove_file(&temp);
             linked.map(|()| generation)
@@ -147,8 +152,14 @@ fn write_sync(
                     "generation mismatch",
                 ));
             }
-            let generation = now_nanos().max(current + 1);
-            let temp = temp_file(path, data, generation)?;
+            let (temp, generation) = temp_file(path, data, now_nanos().max(current + 1))?;
+            if generation <= current {
+                let _ = fs::remove_file(&temp);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Unsupported,
+                    "this file system's timestamps are too coarse to tell generations apart; use a folder on ext4, xfs, btrfs or tmpfs",
+                ));
+            }
             fs::rename(&temp, path).inspect_err(|_| {
                 let _ = fs::remove_file(&temp);
             })?;
