@@ -49,12 +49,12 @@ impl LocalStore {
 fn io_error(name: &str, error: std::io::Error) -> StorageError {
     let message = error.to_string();
     match error.kind() {
-        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
-            StorageError::Permanent {
-                name: name.to_owned(),
-                message,
-            }
-        }
+        std::io::ErrorKind::PermissionDenied
+        | std::io::ErrorKind::ReadOnlyFilesystem
+        | std::io::ErrorKind::Unsupported => StorageError::Permanent {
+            name: name.to_owned(),
+            message,
+        },
         _ => StorageError::Transient {
             name: name.to_owned(),
             message,
