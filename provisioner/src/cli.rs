@@ -130,6 +130,10 @@ pub struct RunArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub run: RunArgs,
+    /// The repository checkout to build the first image from, when the config sets no
+    /// collector.image.
+    #[arg(long, default_value = ".")]
+    pub source: PathBuf,
     /// Do not ask for a token; keep the secret's current versions.
     #[arg(long)]
     pub keep_token: bool,

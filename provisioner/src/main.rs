@@ -106,6 +106,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 &args.run.out,
                 &config,
                 secret,
+                &args.source,
             ))?;
             println!(
                 "{}",

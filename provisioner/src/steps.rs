@@ -42,11 +42,21 @@ pub fn plan(engine: Engine, out: &Path) -> Vec<Step> {
 }
 
 /// Steps of `provision apply`; `token`, when given, becomes the secret's newest version.
-pub fn apply(engine: Engine, out: &Path, config: &Config, token: Option<Secret>) -> Vec<Step> {
+///
+/// Without `collector.image` in the config, the first image is built from `source` with Cloud Build
+/// (into the repository the first phase creates) before the service that runs it.
+pub fn apply(
+    engine: Engine,
+    out: &Path,
+    config: &Config,
+    token: Option<Secret>,
+    source: &Path,
+) -> Vec<Step> {
     let tf = out.join("terraform");
     let foundation_targets = [
         format!("-target={TF_MODULE}.google_project_service.required"),
         format!("-target={TF_MODULE}.google_secret_manager_secret.token"),
+        format!("-target={TF_MODULE}.google_artifact_registry_repository.collector"),
     ];
     let mut steps = match engine {
         Engine::Terraform => {
@@ -60,7 +70,7 @@ pub fn apply(engine: Engine, out: &Path, config: &Config, token: Option<Secret>)
                     &tf,
                 ),
                 Step::new(
-                    "create the APIs and the token's secret (terraform apply -target)",
+                    "create the APIs, the token's secret and the image repository (terraform apply -target)",
                     "terraform",
                     &args,
                     &tf,
@@ -76,6 +86,23 @@ pub fn apply(engine: Engine, out: &Path, config: &Config, token: Option<Secret>)
     };
     if let Some(token) = token {
         steps.push(store_token(config, token, out));
+    }
+    if config.collector.image.is_none() {
+        let image = config.image();
+        steps.push(Step::new(
+            "build the first collector image (Cloud Build)",
+            "gcloud",
+            &[
+                "builds",
+                "submit",
+                "--project",
+                &config.project_id,
+                "--tag",
+                &image,
+                ".",
+            ],
+            source,
+        ));
     }
     steps.push(match engine {
         Engine::Terraform => Step::new(

@@ -103,8 +103,9 @@ fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
         summary(&calls, dir.path()),
         [
             "[deploy/terraform] terraform init -input=false",
-            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token",
+            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token -target=module.onepassword_secops.google_artifact_registry_repository.collector",
             "[deploy] gcloud secrets versions add onepassword-events-token --project acme-secops-prod --data-file=-",
+            "[] gcloud builds submit --project acme-secops-prod --tag us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops/collector:latest .",
             "[deploy/terraform] terraform apply -input=false -auto-approve",
         ]
     );
@@ -124,8 +125,8 @@ fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
     assert_token_only_on_stdin(&calls);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("[1/4] terraform init")
-            && stderr.contains("[4/4] done: create everything else"),
+        stderr.contains("[1/5] terraform init")
+            && stderr.contains("[5/5] done: create everything else"),
         "{stderr}"
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -185,7 +186,7 @@ fn a_failing_step_stops_the_run_and_is_named() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("step 3/4 \"store the bearer token in Secret Manager\" failed"),
+        stderr.contains("step 3/5 \"store the bearer token in Secret Manager\" failed"),
         "{stderr}"
     );
     assert!(
