@@ -415,3 +415,76 @@ async fn backfill_collects_a_window_once_without_touching_the_live_cursor() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("must end after it starts"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_current_batch_then_exits() {
+    let world = World::new(2_000).await;
+    // Every page takes 150 ms, so the run is mid-way when SIGTERM arrives.
+    world.sim.set_faults(opsim::FaultPlan::random(
+        1,
+        1.0,
+        vec![opsim::Fault::Slow(Duration::from_millis(150))],
+    ));
+    let port = testkit::free_port();
+    let mut child = world.spawn(
+        &["serve"],
+        &[
+            ("PORT", &port.to_string()),
+            ("PAGE_SIZE", "100"),
+            ("BATCH_MAX_EVENTS", "100"),
+        ],
+    );
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let push =
+        serde_json::json!({"message": {"data": "e30=", "messageId": "1"}, "subscription": "s"});
+    let trigger = tokio::spawn({
+        let http = http.clone();
+        async move {
+            http.post(format!("http://127.0.0.1:{port}/"))
+                .json(&push)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let summary = trigger.await.unwrap();
+    assert_eq!(
+        summary["streams"][0]["outcome"]["kind"], "stopped",
+        "{summary}"
+    );
+    let collected = summary["streams"][0]["events"].as_u64().unwrap();
+    assert!(
+        collected > 0 && collected < 2_000,
+        "stopped mid-way after whole batches: {collected}"
+    );
+    assert_eq!(collected % 100, 0, "only whole batches");
+    assert!(child.wait().unwrap().success());
+    let checkpoint: serde_json::Value =
+        serde_json::from_slice(&world.gcs.object(BUCKET, CHECKPOINT).await.unwrap()).unwrap();
+    assert!(
+        checkpoint["intent"].is_null(),
+        "the current batch was committed before exiting"
+    );
+    world.sim.set_faults(opsim::FaultPlan::none());
+    assert!(world.run_once(&[]).status.success());
+    world.assert_exactly_once().await;
+}
