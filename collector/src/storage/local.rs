@@ -113,6 +113,14 @@ fn temp_file(
     Ok((temp, generation_of(&file)?))
 }
 
+/// Flushes the directory holding `path`, so a created or renamed entry is durable.
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) => File::open(dir)?.sync_all(),
+        None => Ok(()),
+    }
+}
+
 fn now_nanos() -> Generation {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -132,7 +140,10 @@ fn write_sync(
             let (temp, generation) = temp_file(path, data, now_nanos())?;
             let linked = fs::hard_link(&temp, path);
             let _ = fs::remove_file(&temp);
-            linked.map(|()| generation)
+            linked?;
+            // The new name must survive a crash before the checkpoint that points past it does.
+            sync_dir(path)?;
+            Ok(generation)
         }
         Precondition::GenerationMatch(expected) => {
             let lock = OpenOptions::new()
@@ -163,9 +174,7 @@ fn write_sync(
             fs::rename(&temp, path).inspect_err(|_| {
                 let _ = fs::remove_file(&temp);
             })?;
-            if let Some(dir) = path.parent() {
-                File::open(dir)?.sync_all()?;
-            }
+            sync_dir(path)?;
             Ok(generation)
         }
     }
