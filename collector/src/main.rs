@@ -64,10 +64,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             collector::logging::init(settings.log_format);
             let pipeline = collector::app::build(&settings).await?;
             let stop = pipeline.stop_flag();
+            // SIGTERM (a Cloud Run job's timeout) or Ctrl-C: finish the current batch, then stop.
             tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-                }
+                collector::trigger::wait_for_signal().await;
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
             });
             let summary = collector::trigger::run_and_log(&pipeline).await;
             Ok(if summary.has_permanent_failure() {

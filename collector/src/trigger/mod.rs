@@ -4,4 +4,4 @@ mod pubsub;
 mod server;
 
 pub use pubsub::{Trigger, TriggerError, parse_trigger};
-pub use server::{AppState, router, run_and_log, serve, status_for};
+pub use server::{AppState, router, run_and_log, serve, status_for, wait_for_signal};

@@ -93,7 +93,8 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         .await
 }
 
-async fn wait_for_signal() {
+/// Resolves on SIGTERM (Cloud Run's stop signal) or Ctrl-C.
+pub async fn wait_for_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
