@@ -254,13 +254,26 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             let base = args
                 .api_base
                 .clone()
-                .or_else(|| config.as_ref().map(Config::events_base_url));
+                .or_else(|| config.as_ref().and_then(Config::explicit_events_base_url));
             let secret = token::read_token()?;
             let report = token::check(&secret, base, &streams).await?;
             match args.format {
                 cli::Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 cli::Format::Text => {
                     println!("events API:   {}", report.events_api);
+                    if let Some(config) = &config
+                        && config.events_base_url() != report.events_api
+                    {
+                        eprintln!(
+                            "warning: the collector would be deployed with {}, but the token belongs to {}; set events_api in {}",
+                            config.events_base_url(),
+                            report.events_api,
+                            args.config
+                                .as_deref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default()
+                        );
+                    }
                     println!("features:     {}", report.features.join(", "));
                     println!("integration:  {}", report.integration_uuid);
                     println!(

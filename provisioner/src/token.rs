@@ -19,9 +19,6 @@ pub enum TokenError {
     /// Reading failed.
     #[error("cannot read the bearer token: {0}")]
     Read(#[from] std::io::Error),
-    /// No base URL could be found.
-    #[error("no Events API host: set events_api in the config (the token's aud claim names none)")]
-    NoHost,
     /// The base URL is not a URL.
     #[error("events API base URL {0:?} is not a URL")]
     BadUrl(String),
@@ -77,8 +74,8 @@ pub struct TokenReport {
     pub missing_features: Vec<String>,
 }
 
-/// Introspects `token` at `base` (or the host in its `aud` claim) and compares its features with
-/// `streams`.
+/// Introspects `token` at `base` (else the host in its `aud` claim, else 1password.com's) and
+/// compares its features with `streams`.
 pub async fn check(
     token: &Secret,
     base: Option<String>,
@@ -87,7 +84,7 @@ pub async fn check(
     let claims = TokenClaims::decode(token.expose());
     let base = base
         .or_else(|| claims.as_ref().and_then(TokenClaims::events_base_url))
-        .ok_or(TokenError::NoHost)?;
+        .unwrap_or_else(|| crate::config::DEFAULT_EVENTS_BASE_URL.to_owned());
     let url = base.parse().map_err(|_| TokenError::BadUrl(base.clone()))?;
     let client = Client::new(url, token.clone(), ClientOptions::default())?;
     let Introspection {

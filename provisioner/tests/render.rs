@@ -112,3 +112,21 @@ fn only_terraform_creates_the_feeds() {
     assert!(!by_hand.feeds_automated && by_hand.grant_automated);
     assert!(feed::to_text(&by_hand).starts_with("In Google SecOps: SIEM Settings > Feeds"));
 }
+
+#[test]
+fn the_events_host_is_explicit_or_the_default() {
+    let minimal = example("minimal");
+    assert_eq!(
+        minimal.explicit_events_base_url(),
+        None,
+        "check-token then reads the token's aud claim"
+    );
+    assert_eq!(minimal.events_base_url(), "https://events.1password.com");
+    let full = example("full");
+    assert_eq!(
+        full.explicit_events_base_url().as_deref(),
+        Some("https://events.1password.eu")
+    );
+    let custom = config::parse("c", "project_id: acme-secops-prod\nregion: us-central1\nevents_api: https://events.example.com/\n").unwrap();
+    assert_eq!(custom.events_base_url(), "https://events.example.com");
+}

@@ -4,6 +4,7 @@
 mod schema;
 mod validate;
 
+pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{
     Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
     Terraform,

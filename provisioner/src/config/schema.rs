@@ -44,9 +44,9 @@ fn d_tz() -> String {
 fn d_streams() -> Vec<String> {
     vec!["auditevents".into()]
 }
-fn d_events_api() -> String {
-    "1password.com".into()
-}
+/// The Events API of accounts on 1password.com.
+pub const DEFAULT_EVENTS_BASE_URL: &str = "https://events.1password.com";
+
 fn d_service() -> String {
     "onepassword-audit-collector".into()
 }
@@ -102,8 +102,8 @@ pub struct Config {
     pub streams: Vec<String>,
     /// The Events API: a region (`1password.com`, `ent.1password.com`, `1password.ca`,
     /// `1password.eu`) or an explicit `https://` base URL.
-    #[serde(default = "d_events_api")]
-    pub events_api: String,
+    #[serde(default)]
+    pub events_api: Option<String>,
     /// The collector service.
     #[serde(default)]
     pub collector: Collector,
@@ -300,14 +300,20 @@ pub struct Terraform {
 }
 
 impl Config {
-    /// The Events API base URL.
-    pub fn events_base_url(&self) -> String {
-        let value = self.events_api.trim();
-        if value.starts_with("https://") {
+    /// The Events API base URL the config names, if it names one.
+    pub fn explicit_events_base_url(&self) -> Option<String> {
+        let value = self.events_api.as_deref()?.trim();
+        Some(if value.starts_with("https://") {
             value.trim_end_matches('/').to_owned()
         } else {
             format!("https://events.{value}")
-        }
+        })
+    }
+
+    /// The Events API base URL the collector is deployed with (default: 1password.com's).
+    pub fn events_base_url(&self) -> String {
+        self.explicit_events_base_url()
+            .unwrap_or_else(|| DEFAULT_EVENTS_BASE_URL.to_owned())
     }
 
     /// The bucket's location.

@@ -413,12 +413,14 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "is listed twice",
         );
     }
-    check(
-        EVENTS_REGIONS.contains(&config.events_api.as_str()) || url_host(&config.events_api),
-        "events_api",
-        &config.events_api,
-        "must be 1password.com, ent.1password.com, 1password.ca, 1password.eu, or an https:// base URL",
-    );
+    if let Some(events_api) = &config.events_api {
+        check(
+            EVENTS_REGIONS.contains(&events_api.as_str()) || url_host(events_api),
+            "events_api",
+            events_api,
+            "must be 1password.com, ent.1password.com, 1password.ca, 1password.eu, or an https:// base URL",
+        );
+    }
 
     check(
         dns_label(&config.collector.service_name, 1, 49),

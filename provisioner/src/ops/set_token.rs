@@ -72,7 +72,7 @@ pub async fn set_token(
 ) -> Result<Rotation, SetTokenError> {
     let report = check(
         &token,
-        api_base.or_else(|| Some(config.events_base_url())),
+        api_base.or_else(|| config.explicit_events_base_url()),
         &config.streams,
     )
     .await?;
