@@ -193,3 +193,179 @@ fn every_variable_is_typed_described_and_every_output_described() {
         );
     }
 }
+
+/// Dotted references (`var.x`, `local.x`, `data.t.n`, `module.m.o`, `google_t.n`) in HCL text,
+/// comment lines left out.
+fn references(text: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let mut chain = String::new();
+        for c in line.chars().chain(std::iter::once(' ')) {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                chain.push(c);
+            } else if !chain.is_empty() {
+                let parts: Vec<String> = chain.split('.').map(str::to_owned).collect();
+                if parts.len() >= 2 {
+                    out.push(parts);
+                }
+                chain.clear();
+            }
+        }
+    }
+    out
+}
+
+/// What a folder of `.tf` files declares, by kind: `variable`, `variable_required`, `local`,
+/// `resource` (`type.name`), `data` (`type.name`), `output`, and its `module` blocks' inputs.
+#[derive(Default)]
+struct Declared {
+    variables: Vec<String>,
+    required_variables: Vec<String>,
+    locals: Vec<String>,
+    resources: Vec<String>,
+    data: Vec<String>,
+    outputs: Vec<String>,
+    module_inputs: Vec<(String, Vec<String>)>,
+    text: String,
+}
+
+fn declared(dir: &Path) -> Declared {
+    let mut d = Declared::default();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "tf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let body: hcl::Body = hcl::from_str(&text).unwrap();
+        d.text.push_str(&text);
+        for block in body.blocks() {
+            let labels: Vec<&str> = block.labels().iter().map(|l| l.as_str()).collect();
+            match block.identifier() {
+                "variable" => {
+                    d.variables.push(labels[0].to_owned());
+                    if !block.body().attributes().any(|a| a.key() == "default") {
+                        d.required_variables.push(labels[0].to_owned());
+                    }
+                }
+                "locals" => d
+                    .locals
+                    .extend(block.body().attributes().map(|a| a.key().to_owned())),
+                "resource" => d.resources.push(format!("{}.{}", labels[0], labels[1])),
+                "data" => d.data.push(format!("{}.{}", labels[0], labels[1])),
+                "output" => d.outputs.push(labels[0].to_owned()),
+                "module" => d.module_inputs.push((
+                    labels[0].to_owned(),
+                    block
+                        .body()
+                        .attributes()
+                        .map(|a| a.key().to_owned())
+                        .filter(|k| k != "source")
+                        .collect(),
+                )),
+                _ => {}
+            }
+        }
+    }
+    d
+}
+
+/// Problems of references in `d` that point at nothing it declares (`module` references checked
+/// against `module_outputs`).
+fn dangling(d: &Declared, module_outputs: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for parts in references(&d.text) {
+        let known = match parts[0].as_str() {
+            "var" => d.variables.contains(&parts[1]),
+            "local" => d.locals.contains(&parts[1]),
+            "data" if parts.len() >= 3 => d.data.contains(&format!("{}.{}", parts[1], parts[2])),
+            "module" if parts.len() >= 3 => module_outputs.contains(&parts[2]),
+            kind if kind.starts_with("google_") => {
+                d.resources.contains(&format!("{}.{}", parts[0], parts[1]))
+            }
+            _ => true,
+        };
+        if !known {
+            problems.push(parts.join("."));
+        }
+    }
+    problems
+}
+
+/// Stands in for `terraform validate`, which cannot run here: every reference in the rendered root
+/// and its embedded module resolves, the root passes only the module's variables and every
+/// required one, and `apply`'s `-target` addresses name resources of the module.
+#[test]
+fn every_reference_in_the_rendered_terraform_resolves() {
+    let tree = rendered_tree();
+    for name in ["minimal", "full"] {
+        let root_dir = tree.path().join(name).join("terraform");
+        let module = declared(&root_dir.join("modules/onepassword-secops"));
+        assert!(
+            module.resources.len() >= 20 && module.outputs.len() >= 10,
+            "{:?}",
+            module.resources
+        );
+        let problems = dangling(&module, &[]);
+        assert!(problems.is_empty(), "module of {name}: {problems:?}");
+
+        let root = declared(&root_dir);
+        let problems = dangling(&root, &module.outputs);
+        assert!(problems.is_empty(), "root of {name}: {problems:?}");
+        let (_, inputs) = root
+            .module_inputs
+            .iter()
+            .find(|(label, _)| label == "onepassword_secops")
+            .expect("the root calls the module");
+        for input in inputs {
+            assert!(
+                module.variables.contains(input),
+                "{name}: the root passes {input}, which the module does not declare"
+            );
+        }
+        for required in &module.required_variables {
+            assert!(
+                inputs.contains(required),
+                "{name}: the root does not pass the required variable {required}"
+            );
+        }
+
+        let config = config::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.yaml")),
+        )
+        .unwrap();
+        let steps =
+            provisioner::steps::apply(Engine::Terraform, tree.path(), &config, None, tree.path());
+        let targets: Vec<&str> = steps
+            .iter()
+            .flat_map(|s| s.args.iter())
+            .filter_map(|a| a.strip_prefix("-target=module.onepassword_secops."))
+            .collect();
+        assert_eq!(targets.len(), 3, "{targets:?}");
+        for target in targets {
+            assert!(
+                module.resources.iter().any(|r| r == target),
+                "-target={target} names no resource of the module"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_reference_check_catches_what_terraform_validate_would() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.tf"),
+        "variable \"a\" {\n  type = string\n}\n\nresource \"google_x\" \"y\" {\n  name  = var.a\n  other = \"${var.b}-${local.c}\"\n  z     = google_x.w.id\n  d     = data.google_project.p.number\n}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        dangling(&declared(dir.path()), &[]),
+        [
+            "var.b",
+            "local.c",
+            "google_x.w.id",
+            "data.google_project.p.number"
+        ]
+    );
+}

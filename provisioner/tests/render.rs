@@ -36,6 +36,21 @@ fn every_rendered_file_matches_its_snapshot() {
 #[test]
 fn the_embedded_module_is_the_terraform_folder() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../terraform");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tf"))
+        .collect();
+    on_disk.sort();
+    let mut embedded: Vec<String> = render::MODULE_FILES
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .collect();
+    embedded.sort();
+    assert_eq!(
+        embedded, on_disk,
+        "every .tf file of the module is embedded, or the rendered root is missing part of it"
+    );
     for (name, contents) in render::MODULE_FILES {
         assert_eq!(
             std::fs::read_to_string(root.join(name)).unwrap(),

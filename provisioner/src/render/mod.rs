@@ -52,6 +52,7 @@ pub const MODULE_FILES: &[(&str, &str)] = &[
         "alerting.tf",
         include_str!("../../../terraform/alerting.tf"),
     ),
+    ("ci.tf", include_str!("../../../terraform/ci.tf")),
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
