@@ -115,8 +115,8 @@ variable "topic_name" {
   default     = "onepassword-audit-trigger"
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~+-]{2,254}$", var.topic_name)) && !startswith(var.topic_name, "goog")
-    error_message = "topic_name must be a Pub/Sub topic id: 3-255 characters, starting with a letter, not with goog."
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9._~+-]{2,242}$", var.topic_name)) && !startswith(var.topic_name, "goog")
+    error_message = "topic_name must be a Pub/Sub topic id: 3-243 characters (so the -dead-letter topic fits in 255), starting with a letter, not with goog."
   }
 }
 

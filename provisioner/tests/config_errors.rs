@@ -148,3 +148,92 @@ fn streams_entries_are_checked_too() {
     let text = "project_id: acme-secops-prod\nregion: us-central1\nstreams: [\"auditevents'; rm -rf /\"]\n";
     assert!(error(text).contains("is not a stream"));
 }
+
+/// String entries of list fields.
+const LIST_FIELDS: &[&str] = &["streams", "alerting.emails", "alerting.channels"];
+
+#[test]
+fn injection_attempts_in_list_entries_are_refused() {
+    for field in LIST_FIELDS {
+        let (section, key) = field.split_once('.').unwrap_or(("", field));
+        for attempt in INJECTIONS {
+            let list = format!("[{}]", serde_json::to_string(attempt).unwrap());
+            let text = if section.is_empty() {
+                format!("project_id: acme-secops-prod\nregion: us-central1\n{key}: {list}\n")
+            } else {
+                format!(
+                    "project_id: acme-secops-prod\nregion: us-central1\n{section}:\n  {key}: {list}\n"
+                )
+            };
+            let result = config::parse("test.yaml", &text);
+            let Err(config::ConfigError::Invalid { problems, .. }) = result else {
+                panic!("{field} = [{attempt:?}] was accepted: {result:?}");
+            };
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.key == *field && p.value == *attempt),
+                "{field} = [{attempt:?}]: {problems:?}"
+            );
+        }
+    }
+}
+
+/// Every string the full example sets (so every string the config has) is covered by the
+/// injection tests above: a new field cannot skip them.
+#[test]
+fn the_injection_tests_cover_every_string_field() {
+    fn leaves(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, child) in map {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    leaves(&path, child, out);
+                }
+            }
+            serde_json::Value::String(_) => out.push(prefix.to_owned()),
+            serde_json::Value::Array(items) if items.iter().any(|i| i.is_string()) => {
+                out.push(format!("{prefix}[]"))
+            }
+            _ => {}
+        }
+    }
+    let full = config::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/full.yaml"
+    )))
+    .unwrap();
+    let mut fields = Vec::new();
+    leaves("", &serde_json::to_value(&full).unwrap(), &mut fields);
+    assert!(fields.len() > 30, "{fields:?}");
+    for field in fields {
+        let covered = match field.strip_suffix("[]") {
+            Some(list) => LIST_FIELDS.contains(&list),
+            None => STRING_FIELDS.contains(&field.as_str()),
+        };
+        assert!(covered, "{field} has no injection test");
+    }
+}
+
+#[test]
+fn derived_names_must_fit_their_limits() {
+    let base = "project_id: acme-secops-prod\nregion: us-central1\n";
+    let long_bucket = "b".repeat(57);
+    let with_github =
+        format!("{base}bucket:\n  name: {long_bucket}\ngithub:\n  repository: acme/secops\n");
+    assert!(
+        error(&with_github).contains("BUCKET-builds"),
+        "{}",
+        error(&with_github)
+    );
+    let without_github = format!("{base}bucket:\n  name: {long_bucket}\n");
+    assert!(config::parse("test.yaml", &without_github).is_ok());
+    let fits = format!("{base}topic: t{}\n", "x".repeat(242));
+    assert!(config::parse("test.yaml", &fits).is_ok());
+    let too_long = format!("{base}topic: t{}\n", "x".repeat(243));
+    assert!(error(&too_long).contains("-dead-letter"));
+}

@@ -361,7 +361,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         "must differ from service_accounts.collector: the invoker only invokes, the runtime account only collects",
     );
     check(
-        (3..=255).contains(&config.topic.len())
+        (3..=243).contains(&config.topic.len())
             && config.topic.starts_with(|c: char| c.is_ascii_alphabetic())
             && chars(&config.topic, |c| {
                 c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~' | '+')
@@ -369,7 +369,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             && !config.topic.starts_with("goog"),
         "topic",
         &config.topic,
-        "is not a Pub/Sub topic id: 3-255 letters, digits, '-', '_', '.', '~' or '+', starting with a letter, not with \"goog\"",
+        "is not a Pub/Sub topic id: 3-243 letters, digits, '-', '_', '.', '~' or '+' (243, so the \"-dead-letter\" topic fits in 255), starting with a letter, not with \"goog\"",
     );
     check(
         config.schedule.job_name.len() <= 500
@@ -533,6 +533,12 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "github.repository",
             repository,
             "must be owner/name, e.g. acme/onepassword-secops",
+        );
+        check(
+            config.bucket.name.len() <= 56,
+            "bucket.name",
+            &config.bucket.name,
+            "is longer than 56 characters; with github.repository set, the CI deployer's build bucket is named BUCKET-builds, which must fit in 63",
         );
     }
     check(
