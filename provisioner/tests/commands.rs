@@ -617,3 +617,81 @@ fn gcloud_engine_creates_the_alerting_metric_channels_and_policies() {
             .contains("token_days_left<=14")
     );
 }
+
+#[test]
+fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_newest_first() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on("gcloud", &["describe"], Reply::ok("name: exists\n"));
+    let plan = provision(dir.path(), &s, &["plan", "--engine", "gcloud"], None);
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    assert!(
+        s.calls().is_empty(),
+        "plan with gcloud only checks the script's syntax"
+    );
+    assert!(String::from_utf8_lossy(&plan.stderr).contains("[1/1] check the gcloud script"));
+
+    let destroy = provision(dir.path(), &s, &["destroy", "--engine", "gcloud"], None);
+    assert!(
+        destroy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&destroy.stderr)
+    );
+    let calls = s.calls();
+    assert!(calls.iter().all(|c| c.cwd.ends_with("deploy")));
+    let deletes: Vec<String> = calls
+        .iter()
+        .filter(|c| c.args.iter().any(|a| a == "delete"))
+        .map(|c| c.args[..c.args.iter().position(|a| a == "delete").unwrap() + 2].join(" "))
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            "scheduler jobs delete onepassword-audit-collector-hourly",
+            "pubsub subscriptions delete onepassword-audit-trigger-push",
+            "pubsub topics delete onepassword-audit-trigger",
+            "pubsub topics delete onepassword-audit-trigger-dead-letter",
+            "run services delete onepassword-audit-collector",
+            "artifacts repositories delete onepassword-secops",
+            "secrets delete onepassword-events-token",
+            "iam service-accounts delete onepassword-audit-collector-sa@acme-secops-prod.iam.gserviceaccount.com",
+            "iam service-accounts delete onepassword-audit-invoker-sa@acme-secops-prod.iam.gserviceaccount.com",
+        ]
+    );
+    assert!(
+        !calls.iter().any(|c| c
+            .args
+            .iter()
+            .any(|a| a.contains("onepassword-audit-secops-logs"))
+            && c.args.iter().any(|a| a == "delete")),
+        "the bucket and its events are kept"
+    );
+    assert!(
+        String::from_utf8_lossy(&destroy.stdout)
+            .contains("kept gs://onepassword-audit-secops-logs")
+    );
+}
+
+#[test]
+fn a_failing_terraform_plan_is_named_and_stops_the_run() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on(
+        "terraform",
+        &["init"],
+        Reply::fail(1, "Error: Failed to query available provider packages\n"),
+    );
+    let out = provision(dir.path(), &s, &["plan"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("step 1/2 \"terraform init\" failed")
+            && stderr.contains("Failed to query available provider packages"),
+        "{stderr}"
+    );
+    assert_eq!(s.calls().len(), 1, "plan does not run after a failed init");
+}
