@@ -34,7 +34,8 @@ pub enum Command {
     ///
     /// The token is read from OP_BEARER_TOKEN, standard input, or a prompt without echo; it goes to
     /// `gcloud secrets versions add --data-file=-` on standard input and nowhere else.
-    /// Example: provision apply; provision apply --engine gcloud; provision apply --keep-token
+    ///
+    /// Examples: provision apply; provision apply --engine gcloud; provision apply --keep-token
     Apply(ApplyArgs),
     /// Remove the deployed resources (the bucket and its events are kept by the gcloud engine and
     /// protected from deletion while not empty by Terraform).
@@ -63,7 +64,10 @@ pub enum Command {
     SetToken(SetTokenArgs),
     /// Check a bearer token with the Events API: features, integration and account, expiry.
     ///
-    /// Example: OP_BEARER_TOKEN=… provision check-token --format json
+    /// The token is read from OP_BEARER_TOKEN, standard input, or a prompt without echo (never an
+    /// argument, so it stays out of shell history and process lists).
+    ///
+    /// Examples: provision check-token < token.txt; provision check-token --config onepassword-secops.yaml --format json
     CheckToken(CheckTokenArgs),
     /// Print what to enter in Google SecOps for each stream's feed, and the bucket grant it needs.
     ///
