@@ -97,7 +97,7 @@ resource "google_project_iam_member" "deployer_builds" {
 
 # Where `gcloud builds submit --gcs-source-staging-dir` uploads the source; kept a week.
 resource "google_storage_bucket" "build_staging" {
-  #checkov:skip=CKV_GCP_62:Holds only source archives of this public repository for a week; Cloud Audit Logs record access.
+  #checkov:skip=CKV_GCP_62:Holds only the repository's source archives, for a week; Cloud Audit Logs record admin actions (and object reads once Data Access logs are on).
   count = local.github_enabled ? 1 : 0
 
   project                     = var.project_id
