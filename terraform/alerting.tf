@@ -18,6 +18,8 @@ resource "google_monitoring_notification_channel" "email" {
   labels = {
     email_address = each.value
   }
+
+  depends_on = [google_project_service.required]
 }
 
 # Counts runs that finished cleanly (the collector's summary line with ok=true).
@@ -34,6 +36,8 @@ resource "google_logging_metric" "successful_runs" {
     unit         = "1"
     display_name = "1Password collector successful runs"
   }
+
+  depends_on = [google_project_service.required]
 }
 
 resource "google_monitoring_alert_policy" "silence" {

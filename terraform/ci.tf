@@ -13,6 +13,8 @@ resource "google_iam_workload_identity_pool" "github" {
   workload_identity_pool_id = "${trimsuffix(substr(var.service_name, 0, 29), "-")}-gh"
   display_name              = "GitHub Actions"
   description               = "GitHub Actions workflows of ${var.github_repository} deploying the 1Password collector."
+
+  depends_on = [google_project_service.required]
 }
 
 resource "google_iam_workload_identity_pool_provider" "github" {

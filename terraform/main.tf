@@ -2,16 +2,22 @@
 # repository, Cloud Run collector, Pub/Sub trigger with dead-lettering, and the schedule.
 
 locals {
-  services = [
-    "artifactregistry.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "iam.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-  ]
+  # The APIs of the pipeline, plus those its optional parts call: Cloud Logging and Monitoring for
+  # alerting (alerting.tf), token exchange and impersonation for the CI deployer (ci.tf).
+  services = concat(
+    [
+      "artifactregistry.googleapis.com",
+      "cloudbuild.googleapis.com",
+      "cloudscheduler.googleapis.com",
+      "iam.googleapis.com",
+      "pubsub.googleapis.com",
+      "run.googleapis.com",
+      "secretmanager.googleapis.com",
+      "storage.googleapis.com",
+    ],
+    var.alerting_enabled ? ["logging.googleapis.com", "monitoring.googleapis.com"] : [],
+    var.github_repository != "" ? ["iamcredentials.googleapis.com", "sts.googleapis.com"] : [],
+  )
   stream_prefixes   = { for stream, prefix in var.stream_prefixes : stream => trim(prefix, "/") }
   checkpoint_folder = trim(var.checkpoint_prefix, "/")
   pubsub_agent      = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"

@@ -581,9 +581,19 @@ fn gcloud_engine_creates_the_alerting_metric_channels_and_policies() {
         .iter()
         .map(|c| format!("{} {}", c.program, c.args.join(" ")))
         .collect();
-    assert!(lines.iter().any(|l| {
-        l.starts_with("gcloud logging metrics create op-events-collector-successful-runs")
-    }));
+    let enabled = lines
+        .iter()
+        .position(|l| {
+            l == "gcloud services enable logging.googleapis.com monitoring.googleapis.com --project acme-secops-prod"
+        })
+        .expect("alerting enables the Logging and Monitoring APIs");
+    let metric = lines
+        .iter()
+        .position(|l| {
+            l.starts_with("gcloud logging metrics create op-events-collector-successful-runs")
+        })
+        .expect("the metric is created");
+    assert!(enabled < metric);
     assert!(
         lines.iter().any(|l| l.contains("channels create")
             && l.contains("email_address=secops-oncall@acme.example"))
