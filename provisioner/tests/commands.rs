@@ -10,10 +10,13 @@ use testkit::{Call, Reply, StandIns};
 
 const TOKEN: &str = "provision-test-token-value";
 
+/// A folder with the example config, laid out like a checkout (a Dockerfile, so Cloud Build has
+/// something to build from `--source .`).
 fn config_dir(example: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{example}.yaml"));
     std::fs::copy(source, dir.path().join("onepassword-secops.yaml")).unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
     dir
 }
 
@@ -80,10 +83,12 @@ fn nothing_exists_yet(s: &mut StandIns) {
     s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
 }
 
+/// `terraform` and `gcloud` stand-ins; every gcloud call is parsed by the real gcloud first, so a
+/// line gcloud would reject fails the command under test.
 fn stand_ins() -> StandIns {
     let mut s = StandIns::new();
     s.add("terraform")
-        .add("gcloud")
+        .check_gcloud_syntax()
         .record_env(&["OP_BEARER_TOKEN", "TF_IN_AUTOMATION"]);
     s
 }
