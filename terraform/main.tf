@@ -52,7 +52,7 @@ resource "google_storage_bucket" "logs" {
   public_access_prevention    = "enforced"
   # The events are security evidence: `provision destroy` keeps the bucket (it leaves Terraform's
   # state first), and deletes it with its events only when asked (--delete-events).
-  force_destroy               = false
+  force_destroy = false
 
   # Checkpoint history: every checkpoint write leaves a noncurrent version, kept for a week.
   versioning {
