@@ -45,9 +45,13 @@ fn destroy(args: &cli::DestroyArgs) -> anyhow::Result<()> {
     let bucket_in_state = match engine {
         Engine::Terraform => {
             runner::run(&[steps::destroy_init(&args.run.out)])?;
-            runner::capture("terraform", &["state", "list"], &args.run.out.join("terraform"))?
-                .lines()
-                .any(|address| address.trim() == steps::TF_BUCKET)
+            runner::capture(
+                "terraform",
+                &["state", "list"],
+                &args.run.out.join("terraform"),
+            )?
+            .lines()
+            .any(|address| address.trim() == steps::TF_BUCKET)
         }
         Engine::Gcloud => false,
     };

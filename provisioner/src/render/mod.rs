@@ -291,7 +291,9 @@ pub fn drift(out: &Path, rendered: &[RenderedFile]) -> std::io::Result<String> {
     }
     stray.sort();
     for path in stray {
-        report.push_str(&format!("stray file: {path} (a render does not write it)\n"));
+        report.push_str(&format!(
+            "stray file: {path} (a render does not write it)\n"
+        ));
     }
     Ok(report)
 }
