@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Moves 1Password Events API events into GCS exactly once, for a Google SecOps feed.
 #[derive(Debug, Parser)]
-#[command(name = "collector", version)]
+#[command(name = "collector", version = buildinfo::LONG)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "provision",
-    version,
+    version = buildinfo::LONG,
     after_help = "Start with `provision init`, then `provision check-token`, `provision apply`, `provision feed-instructions`."
 )]
 pub struct Cli {

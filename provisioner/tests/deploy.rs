@@ -643,18 +643,6 @@ fn the_deploy_workflow_builds_with_the_polling_script_and_adds_no_labels() {
             .unwrap()
             .starts_with("bash scripts/cloud-build.sh")
     );
-    // Every action pinned by a full commit with a version comment.
-    let text = std::fs::read_to_string(workspace().join(".github/workflows/deploy-collector.yml"))
-        .unwrap();
-    for line in text.lines().filter(|l| l.contains("uses:")) {
-        let (_, pin) = line.split_once('@').unwrap();
-        let (sha, comment) = pin.split_once(" # v").unwrap_or_else(|| panic!("{line}"));
-        assert!(
-            sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
-            "{line}"
-        );
-        assert!(comment.chars().next().unwrap().is_ascii_digit(), "{line}");
-    }
 }
 
 #[test]
@@ -797,8 +785,14 @@ fn workflows_use_the_current_major_release_of_each_action() {
         ("google-github-actions/auth", 3),
         ("google-github-actions/setup-gcloud", 3),
         ("google-github-actions/deploy-cloudrun", 3),
+        ("actions/upload-artifact", 7),
+        ("actions/download-artifact", 8),
+        ("actions/attest-build-provenance", 4),
+        ("docker/setup-buildx-action", 4),
+        ("docker/login-action", 4),
+        ("docker/build-push-action", 7),
     ];
-    for workflow in ["ci.yml", "deploy-collector.yml"] {
+    for workflow in ["ci.yml", "deploy-collector.yml", "release.yml"] {
         let text =
             std::fs::read_to_string(workspace().join(".github/workflows").join(workflow)).unwrap();
         for line in text.lines().filter(|l| l.contains("uses:")) {
