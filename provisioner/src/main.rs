@@ -31,7 +31,15 @@ fn load(arg: &cli::ConfigArg) -> anyhow::Result<Config> {
 }
 
 fn render_into(config: &Config, run: &cli::RunArgs) -> anyhow::Result<()> {
-    let files = render::render(config, engine(run.engine))?;
+    render_image_into(config, run, None)
+}
+
+fn render_image_into(
+    config: &Config,
+    run: &cli::RunArgs,
+    image: Option<&str>,
+) -> anyhow::Result<()> {
+    let files = render::render_with_image(config, engine(run.engine), image)?;
     render::write(&run.out, &files)?;
     eprintln!("rendered {} files into {}", files.len(), run.out.display());
     Ok(())
@@ -39,7 +47,7 @@ fn render_into(config: &Config, run: &cli::RunArgs) -> anyhow::Result<()> {
 
 /// `provision apply`: the foundation, the image (pinned release, build, or as named), the rest.
 fn apply(args: &cli::ApplyArgs) -> anyhow::Result<()> {
-    let mut config = load(&args.run.config)?;
+    let config = load(&args.run.config)?;
     let engine = engine(args.run.engine);
     let image = steps::ImageSource::of(&config, args.build);
     if image == steps::ImageSource::Build {
@@ -57,9 +65,9 @@ fn apply(args: &cli::ApplyArgs) -> anyhow::Result<()> {
     if let steps::ImageSource::Release { version } = &image {
         let pinned = steps::pin_release(&config, version, &args.run.out)?;
         eprintln!("collector {version}: {pinned}");
-        // The service is created with the pinned image; later applies leave images to `deploy`.
-        config.collector.image = Some(pinned);
-        render_into(&config, &args.run)?;
+        // The service is created with the pinned image (still through the remote repository,
+        // which stays in the render); later applies leave images to `deploy`.
+        render_image_into(&config, &args.run, Some(&pinned))?;
     }
     runner::run_part(&plan.service, plan.foundation.len() + 1, total)?;
     println!("{}", feed::to_text(&feed::instructions(&config, engine)));

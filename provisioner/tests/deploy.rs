@@ -862,6 +862,11 @@ fn apply_deploys_a_released_version_pinned_by_digest_without_any_build() {
             file.contains(&pinned),
             "{engine}: the service runs the pinned image:\n{file}"
         );
+        assert!(
+            file.contains("\"onepassword-secops-releases\"")
+                || file.contains("RELEASE_REPOSITORY='onepassword-secops-releases'"),
+            "{engine}: the remote repository the pinned image comes through stays rendered:\n{file}"
+        );
         if engine == "gcloud" {
             assert!(
                 calls.iter().any(|l| l.starts_with(&format!(

@@ -125,8 +125,9 @@ fn silence_seconds(config: &Config) -> u64 {
 }
 
 impl Context {
-    /// The context of `config`.
-    pub fn from_config(config: &Config) -> Self {
+    /// The context of `config`; `image`, when given, is the image the service runs instead of
+    /// the config's.
+    pub fn from_config(config: &Config, image: Option<&str>) -> Self {
         let logs = format!(
             "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
             config.collector.service_name
@@ -203,7 +204,7 @@ impl Context {
             cron: config.schedule.cron.clone(),
             time_zone: config.schedule.time_zone.clone(),
             service_name: config.collector.service_name.clone(),
-            image: config.image(),
+            image: image.map_or_else(|| config.image(), str::to_owned),
             repository: config.collector.repository.clone(),
             release_repository: config
                 .collector

@@ -138,8 +138,18 @@ fn environment() -> Environment<'static> {
 
 /// Renders every file of `engine` for `config`.
 pub fn render(config: &Config, engine: Engine) -> Result<Vec<RenderedFile>, RenderError> {
+    render_with_image(config, engine, None)
+}
+
+/// Renders every file of `engine` for `config`, the service running `image` when given (a
+/// released image pinned by digest, which still comes through the release remote repository).
+pub fn render_with_image(
+    config: &Config,
+    engine: Engine,
+    image: Option<&str>,
+) -> Result<Vec<RenderedFile>, RenderError> {
     let env = environment();
-    let context = Context::from_config(config);
+    let context = Context::from_config(config, image);
     let render = |name: &str| {
         env.get_template(name)
             .and_then(|t| t.render(&context))
