@@ -147,3 +147,17 @@ fn a_token_that_cannot_be_one_is_refused_with_the_reason_and_the_cause_once() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_help_text() {
+    let output = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .args(["check-token", "--help"])
+        .env_remove("COLUMNS")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    insta::assert_snapshot!(
+        "provision_check_token",
+        String::from_utf8(output.stdout).unwrap()
+    );
+}
