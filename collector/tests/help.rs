@@ -207,3 +207,11 @@ async fn the_examples_work_as_written() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn the_readme_lists_every_variable() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    for name in collector::config::VARIABLES {
+        assert!(readme.contains(&format!("`{name}`")), "README names {name}");
+    }
+}
