@@ -231,13 +231,10 @@ impl Reader<'_> {
             Some("contains a control character".to_owned())
         } else if body.is_empty() || body.split('/').any(str::is_empty) {
             Some("has an empty part (\"//\" or a trailing \"/\" on an object name)".to_owned())
-        } else if let Some(part) = body.split('/').find(|p| *p == "." || *p == "..") {
-            Some(format!(
-                "has a {} part; use a plain folder path",
-                shown(part)
-            ))
         } else {
-            None
+            body.split('/')
+                .find(|p| *p == "." || *p == "..")
+                .map(|part| format!("has a {} part; use a plain folder path", shown(part)))
         };
         match problem {
             Some(problem) => {

@@ -40,16 +40,19 @@ fn the_help_names_the_token_variables_and_keeps_examples_apart() {
     assert!(!run_once.contains("run-once Example"));
 }
 
-/// The examples of a help text: each one's variables and its arguments after `collector`.
-fn examples(text: &str) -> Vec<(Vec<(String, String)>, Vec<String>)> {
+/// An example: its variables and its arguments after `collector`.
+type Example = (Vec<(String, String)>, Vec<String>);
+
+/// The examples of a help text.
+fn examples(text: &str) -> Vec<Example> {
     let mut found = Vec::new();
-    let mut lines = text.lines().peekable();
+    let mut lines = text.lines();
     while let Some(line) = lines.next() {
         if !line.starts_with("Example") {
             continue;
         }
         let mut command = String::new();
-        while let Some(next) = lines.next() {
+        for next in lines.by_ref() {
             let part = next.trim();
             command.push_str(part.trim_end_matches('\\'));
             command.push(' ');
@@ -210,7 +213,8 @@ async fn the_examples_work_as_written() {
 
 #[test]
 fn the_readme_lists_every_variable() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     for name in collector::config::VARIABLES {
         assert!(readme.contains(&format!("`{name}`")), "README names {name}");
     }
