@@ -8,6 +8,8 @@ locals {
     [
       "artifactregistry.googleapis.com",
       "cloudbuild.googleapis.com",
+      # data.google_project and the project-level IAM grants of ci.tf read the project through it.
+      "cloudresourcemanager.googleapis.com",
       "cloudscheduler.googleapis.com",
       "iam.googleapis.com",
       "pubsub.googleapis.com",
@@ -25,6 +27,9 @@ locals {
 
 data "google_project" "this" {
   project_id = var.project_id
+
+  # Read at apply time, once Cloud Resource Manager is enabled in a new project.
+  depends_on = [google_project_service.required]
 }
 
 resource "google_project_service" "required" {
@@ -45,7 +50,9 @@ resource "google_storage_bucket" "logs" {
   storage_class               = var.storage_class
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = false
+  # The events are security evidence: `provision destroy` keeps the bucket (it leaves Terraform's
+  # state first), and deletes it with its events only when asked (--delete-events).
+  force_destroy = false
 
   # Checkpoint history: every checkpoint write leaves a noncurrent version, kept for a week.
   versioning {
@@ -161,7 +168,10 @@ resource "google_cloud_run_v2_service" "collector" {
         container_port = 8080
       }
 
+      # Request-based billing, as the gcloud engine's --cpu-throttling: CPU only while a run is
+      # being served (without cpu_idle the provider allocates it always).
       resources {
+        cpu_idle = true
         limits = {
           cpu    = "1"
           memory = "512Mi"

@@ -37,7 +37,7 @@ Example (with the service's settings in the environment):
 
 /// Moves 1Password Events API events into GCS exactly once, for a Google SecOps feed.
 #[derive(Debug, Parser)]
-#[command(name = "collector", version, after_help = ROOT_EXAMPLES)]
+#[command(name = "collector", version = buildinfo::LONG, after_help = ROOT_EXAMPLES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

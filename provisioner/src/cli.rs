@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "provision",
-    version,
+    version = buildinfo::LONG,
     after_help = "Start with `provision init`, then `provision check-token`, `provision apply`, `provision feed-instructions`."
 )]
 pub struct Cli {
@@ -37,11 +37,11 @@ pub enum Command {
     ///
     /// Examples: provision apply; provision apply --engine gcloud; provision apply --keep-token
     Apply(ApplyArgs),
-    /// Remove the deployed resources (the bucket and its events are kept by the gcloud engine and
-    /// protected from deletion while not empty by Terraform).
+    /// Remove the deployed resources, alerting included. The bucket and the events in it are kept
+    /// (security evidence) unless --delete-events is given.
     ///
-    /// Example: provision destroy
-    Destroy(RunArgs),
+    /// Examples: provision destroy; provision destroy --delete-events
+    Destroy(DestroyArgs),
     /// Build the collector image with Cloud Build (no local Docker), tag it with the git commit, and
     /// roll the Cloud Run service to it; prints the revision and the image digest.
     ///
@@ -143,6 +143,16 @@ pub struct ApplyArgs {
     /// Do not ask for a token; keep the secret's current versions.
     #[arg(long)]
     pub keep_token: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Delete the bucket too, with every event and checkpoint in it (all object versions). Without
+    /// it the bucket is kept and left out of Terraform's state.
+    #[arg(long)]
+    pub delete_events: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,9 +32,47 @@ fn load(arg: &cli::ConfigArg) -> anyhow::Result<Config> {
 
 fn render_into(config: &Config, run: &cli::RunArgs) -> anyhow::Result<()> {
     let files = render::render(config, engine(run.engine))?;
-    render::write(&run.out, &files)
-        .with_context(|| format!("cannot write into {}", run.out.display()))?;
+    render::write(&run.out, &files)?;
     eprintln!("rendered {} files into {}", files.len(), run.out.display());
+    Ok(())
+}
+
+/// `provision destroy`: everything but the bucket, or everything with `--delete-events`.
+fn destroy(args: &cli::DestroyArgs) -> anyhow::Result<()> {
+    let config = load(&args.run.config)?;
+    render_into(&config, &args.run)?;
+    let engine = engine(args.run.engine);
+    let bucket_in_state = match engine {
+        Engine::Terraform => {
+            runner::run(&[steps::destroy_init(&args.run.out)])?;
+            runner::capture(
+                "terraform",
+                &["state", "list"],
+                &args.run.out.join("terraform"),
+            )?
+            .lines()
+            .any(|address| address.trim() == steps::TF_BUCKET)
+        }
+        Engine::Gcloud => false,
+    };
+    runner::run(&steps::destroy(
+        engine,
+        &args.run.out,
+        &config,
+        bucket_in_state,
+        args.delete_events,
+    ))?;
+    let bucket = &config.bucket.name;
+    if engine == Engine::Gcloud {
+        // destroy.sh said what it kept or deleted.
+    } else if args.delete_events {
+        println!("deleted gs://{bucket} with every event and checkpoint in it");
+    } else {
+        println!(
+            "kept gs://{bucket} and its events (security evidence), no longer managed by Terraform; \
+             to delete them too, once SecOps no longer needs them: provision destroy --delete-events"
+        );
+    }
     Ok(())
 }
 
@@ -67,12 +105,14 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             let config = load(&args.config)?;
             let files = render::render(&config, engine(args.engine))?;
             if args.check {
-                let drift = render::drift(&args.out, &files);
+                let drift = render::drift(&args.out, &files)
+                    .with_context(|| format!("cannot read {}", args.out.display()))?;
                 if !drift.is_empty() {
                     print!("{drift}");
                     bail!(
-                        "the files in {} differ from a fresh render; run `provision render` to update them",
-                        args.out.display()
+                        "the files in {out} differ from a fresh render; run `provision render --engine {engine} --out {out}` to update them (and remove the stray files it names)",
+                        out = args.out.display(),
+                        engine = engine(args.engine).name(),
                     );
                 }
                 println!(
@@ -81,8 +121,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                     args.out.display()
                 );
             } else {
-                render::write(&args.out, &files)
-                    .with_context(|| format!("cannot write into {}", args.out.display()))?;
+                render::write(&args.out, &files)?;
                 for file in &files {
                     println!("{}", args.out.join(&file.path).display());
                 }
@@ -100,6 +139,9 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             } else {
                 Some(token::read_token()?)
             };
+            if config.collector.image.is_none() {
+                steps::check_build_source(&args.source)?;
+            }
             render_into(&config, &args.run)?;
             runner::run(&steps::apply(
                 engine(args.run.engine),
@@ -113,11 +155,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 feed::to_text(&feed::instructions(&config, engine(args.run.engine)))
             );
         }
-        cli::Command::Destroy(args) => {
-            let config = load(&args.config)?;
-            render_into(&config, &args)?;
-            runner::run(&steps::destroy(engine(args.engine), &args.out))?;
-        }
+        cli::Command::Destroy(args) => destroy(&args)?,
         cli::Command::Deploy(args) => {
             let config = load(&args.config)?;
             let tag = match &args.tag {
@@ -132,6 +170,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             {
                 bail!("{tag:?} is not an image tag (letters, digits, '.', '_', '-')");
             }
+            steps::check_build_source(&args.source)?;
             let image = steps::image_for(&config, &tag);
             runner::run(&steps::deploy(&config, &args.source, &image))?;
             let revision = runner::capture(

@@ -10,7 +10,7 @@ use collector::secret::Secret;
 
 use crate::config::Config;
 use crate::render::{Engine, files};
-use crate::runner::Step;
+use crate::runner::{Retry, Step};
 
 const TF_MODULE: &str = "module.onepassword_secops";
 
@@ -105,12 +105,19 @@ pub fn apply(
         ));
     }
     steps.push(match engine {
-        Engine::Terraform => Step::new(
-            "create everything else (terraform apply)",
-            "terraform",
-            &["apply", "-input=false", "-auto-approve"],
-            &tf,
-        ),
+        Engine::Terraform => {
+            let step = Step::new(
+                "create everything else (terraform apply)",
+                "terraform",
+                &["apply", "-input=false", "-auto-approve"],
+                &tf,
+            );
+            if config.alerting.enabled {
+                step.with_retry(metric_wait(config))
+            } else {
+                step
+            }
+        }
         Engine::Gcloud => Step::new(
             "create the service, Pub/Sub and the schedule (deploy.sh service)",
             "bash",
@@ -121,30 +128,119 @@ pub fn apply(
     steps
 }
 
-/// Steps of `provision destroy`.
-pub fn destroy(engine: Engine, out: &Path) -> Vec<Step> {
+/// Terraform's address of the events bucket.
+pub const TF_BUCKET: &str = "module.onepassword_secops.google_storage_bucket.logs";
+
+/// The first step of a Terraform `provision destroy`, after which `terraform state list` tells
+/// whether the bucket is managed.
+pub fn destroy_init(out: &Path) -> Step {
+    Step::new(
+        "terraform init",
+        "terraform",
+        &["init", "-input=false"],
+        out.join("terraform"),
+    )
+}
+
+/// Waiting for a new log-based metric: Cloud Monitoring refuses alert policies that name it
+/// ("Cannot find metric(s)") for a few minutes after it is created. Twenty tries, 30 s apart
+/// (`METRIC_WAIT_SECONDS` changes the pause; the gcloud script reads the same variable).
+fn metric_wait(config: &Config) -> Retry {
+    let pause = std::env::var("METRIC_WAIT_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    Retry {
+        when_output_contains: "Cannot find metric".to_owned(),
+        waiting_for: format!(
+            "Cloud Monitoring to know the new log-based metric {}-successful-runs \
+             (new metrics take a few minutes)",
+            config.collector.service_name
+        ),
+        attempts: 20,
+        pause: std::time::Duration::from_secs(pause),
+    }
+}
+
+/// Steps of `provision destroy` (for Terraform, after [`destroy_init`]). The bucket and its events
+/// are kept unless `delete_events`: Terraform first forgets the bucket (`bucket_in_state`), so
+/// `terraform destroy` succeeds without deleting it; with `delete_events` it is removed with every
+/// object version after everything else is gone.
+pub fn destroy(
+    engine: Engine,
+    out: &Path,
+    config: &Config,
+    bucket_in_state: bool,
+    delete_events: bool,
+) -> Vec<Step> {
     let tf = out.join("terraform");
     match engine {
-        Engine::Terraform => vec![
-            Step::new(
-                "terraform init",
-                "terraform",
-                &["init", "-input=false"],
-                &tf,
-            ),
-            Step::new(
+        Engine::Terraform => {
+            let mut steps = Vec::new();
+            if bucket_in_state {
+                steps.push(Step::new(
+                    "keep the events bucket: leave it out of Terraform's state",
+                    "terraform",
+                    &["state", "rm", TF_BUCKET],
+                    &tf,
+                ));
+            }
+            steps.push(Step::new(
                 "terraform destroy",
                 "terraform",
                 &["destroy", "-input=false", "-auto-approve"],
                 &tf,
-            ),
-        ],
-        Engine::Gcloud => vec![Step::new(
-            "remove the resources (destroy.sh)",
-            "bash",
-            &[files::GCLOUD_DESTROY],
-            out,
-        )],
+            ));
+            if delete_events {
+                let bucket = format!("gs://{}", config.bucket.name);
+                steps.push(Step::new(
+                    "delete the events bucket with every event and checkpoint in it",
+                    "gcloud",
+                    &[
+                        "storage",
+                        "rm",
+                        "--recursive",
+                        "--all-versions",
+                        &bucket,
+                        "--project",
+                        &config.project_id,
+                    ],
+                    out,
+                ));
+            }
+            steps
+        }
+        Engine::Gcloud => {
+            let mut args = vec![files::GCLOUD_DESTROY];
+            if delete_events {
+                args.push("--delete-events");
+            }
+            vec![Step::new(
+                "remove the resources (destroy.sh)",
+                "bash",
+                &args,
+                out,
+            )]
+        }
+    }
+}
+
+/// The folder Cloud Build builds from has no `Dockerfile`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} has no Dockerfile, so Cloud Build has nothing to build: pass --source with the path of a \
+     onepassword-secops checkout (the folder that holds its Dockerfile), or set collector.image \
+     in the config to an image that is already built",
+    .0.display()
+)]
+pub struct NoDockerfile(pub std::path::PathBuf);
+
+/// Checks that `source` can be built before any step runs.
+pub fn check_build_source(source: &Path) -> Result<(), NoDockerfile> {
+    if source.join("Dockerfile").is_file() {
+        Ok(())
+    } else {
+        Err(NoDockerfile(source.to_path_buf()))
     }
 }
 

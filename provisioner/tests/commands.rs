@@ -2,54 +2,15 @@
 //! with recording stand-ins for `terraform` and `gcloud` on PATH (the real binaries stay the
 //! default) and the Events API simulator.
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod support;
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use support::{config_dir, provision, stand_ins, summary};
 use testkit::{Call, Reply, StandIns};
 
 const TOKEN: &str = "provision-test-token-value";
-
-fn config_dir(example: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{example}.yaml"));
-    std::fs::copy(source, dir.path().join("onepassword-secops.yaml")).unwrap();
-    dir
-}
-
-fn provision(dir: &Path, stand_ins: &StandIns, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
-        .args(args)
-        .current_dir(dir)
-        .env("PATH", stand_ins.path_env())
-        .env_remove("OP_BEARER_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn summary(calls: &[Call], root: &Path) -> Vec<String> {
-    let root = root.canonicalize().unwrap();
-    calls
-        .iter()
-        .map(|c| {
-            let cwd = c.cwd.canonicalize().unwrap();
-            let rel = cwd
-                .strip_prefix(&root)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| cwd.display().to_string());
-            format!("[{rel}] {} {}", c.program, c.args.join(" "))
-        })
-        .collect()
-}
 
 fn assert_token_only_on_stdin(calls: &[Call]) {
     for call in calls {
@@ -78,14 +39,6 @@ fn nothing_exists_yet(s: &mut StandIns) {
         Reply::ok("https://collector-abc-uc.a.run.app\n"),
     );
     s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
-}
-
-fn stand_ins() -> StandIns {
-    let mut s = StandIns::new();
-    s.add("terraform")
-        .add("gcloud")
-        .record_env(&["OP_BEARER_TOKEN", "TF_IN_AUTOMATION"]);
-    s
 }
 
 #[test]
@@ -222,6 +175,7 @@ fn plan_and_destroy_with_terraform() {
             "[deploy/terraform] terraform init -input=false",
             "[deploy/terraform] terraform plan -input=false -out=tfplan",
             "[deploy/terraform] terraform init -input=false",
+            "[deploy/terraform] terraform state list",
             "[deploy/terraform] terraform destroy -input=false -auto-approve",
         ]
     );

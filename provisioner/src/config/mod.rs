@@ -9,7 +9,9 @@ pub use schema::{
     Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
     Terraform,
 };
-pub use validate::{Problem, longest_interval_seconds, validate};
+pub use validate::{
+    ABSENCE_LIMIT_SECONDS, Problem, longest_interval_seconds, silence_seconds, validate,
+};
 
 /// The commented starter written by `provision init`.
 pub const STARTER: &str = include_str!("../../../templates/onepassword-secops.yaml");

@@ -175,6 +175,28 @@ fn field_values(field: &str, min: u32, max: u32) -> Vec<u32> {
     values
 }
 
+/// The longest absence a Cloud Monitoring metric-absence condition may watch (23 h 30 min).
+pub const ABSENCE_LIMIT_SECONDS: u64 = 84_600;
+
+/// How late a successful run can show in the metric after its scheduled time: the condition's
+/// 300 s alignment period plus the run's 600 s request timeout.
+const RUN_LATENESS_SECONDS: u64 = 900;
+
+/// The silence alert's absence window for `cron`: twice the longest gap between runs (at least
+/// 10 minutes), shortened to Cloud Monitoring's limit where that still outlasts one gap and a late
+/// run. `None` when even the limit is shorter: such a policy would fire while every run succeeds.
+pub fn silence_seconds(cron: &str) -> Option<u64> {
+    let gap = longest_interval_seconds(cron);
+    let wanted = (2 * gap).max(600);
+    if wanted <= ABSENCE_LIMIT_SECONDS {
+        Some(wanted)
+    } else if gap + RUN_LATENESS_SECONDS <= ABSENCE_LIMIT_SECONDS {
+        Some(ABSENCE_LIMIT_SECONDS)
+    } else {
+        None
+    }
+}
+
 /// The longest gap between two runs of a valid cron expression, in seconds (checked over a week).
 pub fn longest_interval_seconds(expression: &str) -> u64 {
     let fields: Vec<&str> = expression.split_whitespace().collect();
@@ -520,6 +542,19 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         "alerting.enabled",
         "true",
         "needs alerting.emails or alerting.channels to notify",
+    );
+    let gap = longest_interval_seconds(&config.schedule.cron);
+    check(
+        !config.alerting.enabled || silence_seconds(&config.schedule.cron).is_some(),
+        "schedule.cron",
+        &config.schedule.cron,
+        &format!(
+            "runs up to {:.1} hours apart, but with alerting.enabled the silence alert can watch \
+             at most 23.5 hours (Cloud Monitoring's limit for an absent metric), so it would page \
+             while every run succeeds: schedule runs at most 23 hours 15 minutes apart, or set \
+             alerting.enabled: false",
+            gap as f64 / 3600.0
+        ),
     );
     if let Some(repository) = &config.github.repository {
         let ok = repository.split_once('/').is_some_and(|(owner, name)| {

@@ -67,8 +67,7 @@ const ALERT_POLICY_NAMES: [&str; 3] = [
 /// The alert policies as Cloud Monitoring JSON for the gcloud script; `@CHANNELS@` stands for the
 /// notification channel list, which the script completes at run time.
 fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
-    let silence =
-        (2 * crate::config::longest_interval_seconds(&config.schedule.cron)).clamp(600, 84_600);
+    let silence = silence_seconds(config);
     let metric = format!("{}-successful-runs", config.collector.service_name);
     let policies = [
         serde_json::json!({
@@ -80,7 +79,14 @@ fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
                 "conditionAbsent": {
                     "filter": format!("metric.type=\"logging.googleapis.com/user/{metric}\" AND resource.type=\"cloud_run_revision\""),
                     "duration": format!("{silence}s"),
-                    "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_COUNT"}],
+                    // One series per revision: summed across revisions, grouped by service, so the
+                    // series a deploy retires is not read as silence.
+                    "aggregations": [{
+                        "alignmentPeriod": "300s",
+                        "perSeriesAligner": "ALIGN_COUNT",
+                        "crossSeriesReducer": "REDUCE_SUM",
+                        "groupByFields": ["resource.label.service_name"],
+                    }],
                 },
             }],
             "documentation": {"mimeType": "text/markdown", "content": "No 1Password events were collected successfully for twice the schedule interval. Run: provision verify"},
@@ -106,6 +112,13 @@ fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
         .iter()
         .map(|p| p.to_string().replace("\"@CHANNELS@\"", "@CHANNELS@"))
         .collect()
+}
+
+/// The silence alert's window; validation refused a schedule without one, so the limit stands in
+/// only for a config that skipped validation.
+fn silence_seconds(config: &Config) -> u64 {
+    crate::config::silence_seconds(&config.schedule.cron)
+        .unwrap_or(crate::config::ABSENCE_LIMIT_SECONDS)
 }
 
 impl Context {
@@ -208,10 +221,7 @@ impl Context {
             secops_instance: config.secops.instance.clone(),
             alerting: config.alerting.clone(),
             github: config.github.clone(),
-            alert_silence_seconds: (2 * crate::config::longest_interval_seconds(
-                &config.schedule.cron,
-            ))
-            .clamp(600, 84_600),
+            alert_silence_seconds: silence_seconds(config),
             alert_metric_filter: format!(
                 "{logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.ok=true"
             ),
