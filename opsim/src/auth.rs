@@ -7,10 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::stream::Stream;
 
-/// The audience older tokens named instead of the events host; 1Password's own clients treat a
-/// token whose first audience is this as having no host.
-pub const DEPRECATED_AUDIENCE: &str = "com.1password.streamingservice";
-
 /// A token the simulator accepts, with the streams it may read and an optional expiry.
 #[derive(Clone)]
 pub struct TokenGrant {
@@ -39,14 +35,6 @@ impl TokenGrant {
             token: token.into(),
             features: Stream::ALL.to_vec(),
             expires_at: None,
-        }
-    }
-
-    /// A token with only `features` and no expiry.
-    pub fn with_features(token: impl Into<String>, features: &[Stream]) -> Self {
-        Self {
-            features: features.to_vec(),
-            ..Self::all_features(token)
         }
     }
 

@@ -17,7 +17,7 @@ mod ratelimit;
 mod server;
 mod stream;
 
-pub use auth::{DEPRECATED_AUDIENCE, TokenClaims, TokenGrant, mint_token};
+pub use auth::{TokenClaims, TokenGrant, mint_token};
 pub use faults::{Fault, FaultPlan};
 pub use items::go_rfc3339;
 pub use log::LoggedEvent;

@@ -14,6 +14,7 @@ use opsim::{Fault, FaultPlan, RateLimits, SimConfig, Simulator, Stream, TokenCla
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = cli::Cli::parse();
     match cli.command {
