@@ -101,3 +101,48 @@ async fn a_spent_hourly_budget_stops_the_run_cleanly_and_says_when_it_resets() {
     assert!(checkpoint["intent"].is_null(), "{checkpoint}");
     assert_eq!(checkpoint["stats"]["events_total"], committed);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_retry_after_the_run_waits_until_its_budget_ends_then_stops_cleanly() {
+    let world = World::with(
+        SimConfig::new(6)
+            .with_events(Stream::AuditEvents, 100)
+            .with_rate_limits(RateLimits {
+                per_minute: 600,
+                per_hour: 3,
+            })
+            .with_retry_after(RetryAfter::Omitted),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let output = world.run_once(&[
+        ("PAGE_SIZE", "10"),
+        ("BATCH_MAX_EVENTS", "10"),
+        ("RUN_BUDGET_SECONDS", "5"),
+        ("RETRY_MAX_ATTEMPTS", "2"),
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "it waited through its budget"
+    );
+    assert!(
+        world.sim.request_count() > 3 + 2,
+        "more 429s than RETRY_MAX_ATTEMPTS"
+    );
+    let line = summary(&output);
+    let outcome = &line["summary"]["streams"][0]["outcome"];
+    assert_eq!(outcome["kind"], "rate_limited", "{line}");
+    let reason = outcome["detail"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("requests can resume by"),
+        "an upper bound, not a promise: {reason}"
+    );
+    let committed = line["events"].as_u64().unwrap() as usize;
+    assert_eq!(world.landed().await.len(), committed);
+}

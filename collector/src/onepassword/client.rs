@@ -89,6 +89,10 @@ enum Attempt {
 
 /// A minute: a 429 streak longer than this cannot be the per-minute limit.
 const MINUTE: Duration = Duration::from_secs(60);
+/// An hour: the longest the hourly limit can take to free a request.
+const HOUR: Duration = Duration::from_secs(3600);
+/// Time left in the budget below which no last try is made after a 429 without `Retry-After`.
+const LAST_TRY: Duration = Duration::from_millis(500);
 
 impl Client {
     /// A client of `base` (e.g. `https://events.1password.com`) using `token`.
@@ -187,17 +191,31 @@ impl Client {
                     limited += 1;
                     let now = Instant::now();
                     let streak = now - *limited_since.get_or_insert(now);
-                    // Without Retry-After the window is unknown: back off (uncapped in count), and
-                    // once 429s outlast a whole minute only the hourly limit can be the cause.
-                    let (wait, window) = match retry_after {
-                        Some(wait) if wait > MINUTE => (wait, RateWindow::Hour),
-                        Some(wait) => (wait, RateWindow::Minute),
-                        None if streak >= MINUTE => (Duration::from_secs(3600), RateWindow::Hour),
-                        None => (retry.wait(limited, None), RateWindow::Minute),
+                    // Without Retry-After the window is unknown: back off (uncounted) for as long
+                    // as the budget lasts; 429s that outlast a whole minute can only be the
+                    // hourly limit.
+                    let window = match retry_after {
+                        Some(wait) if wait > MINUTE => RateWindow::Hour,
+                        None if streak >= MINUTE => RateWindow::Hour,
+                        _ => RateWindow::Minute,
+                    };
+                    let left = deadline.saturating_duration_since(now);
+                    let wait = match retry_after {
+                        Some(wait) => wait,
+                        // A backoff past the deadline becomes one last try just before it.
+                        None => match retry.wait(limited, None) {
+                            backoff if backoff < left => backoff,
+                            _ if left > LAST_TRY => left - LAST_TRY / 2,
+                            _ => left,
+                        },
                     };
                     if now + wait >= deadline {
+                        let until = retry_after.unwrap_or(match window {
+                            RateWindow::Minute => MINUTE,
+                            RateWindow::Hour => HOUR,
+                        });
                         let resets_at = chrono::Utc::now()
-                            + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+                            + chrono::Duration::from_std(until).unwrap_or(chrono::Duration::MAX);
                         return Err(ApiError::RateLimited {
                             endpoint: endpoint.to_owned(),
                             window,
