@@ -142,6 +142,33 @@ resource "google_artifact_registry_repository" "collector" {
   depends_on = [google_project_service.required]
 }
 
+# Released collector images: Cloud Run pulls only from Artifact Registry (and Docker Hub), so the
+# release registry is mirrored by a remote repository, and the service runs an image through it,
+# pinned by digest.
+resource "google_artifact_registry_repository" "releases" {
+  #checkov:skip=CKV_GCP_84:Google-managed encryption of a read-through cache of public images that hold no secrets.
+  count = var.release_repository_id == "" ? 0 : 1
+
+  project       = var.project_id
+  location      = var.region
+  repository_id = var.release_repository_id
+  format        = "DOCKER"
+  mode          = "REMOTE_REPOSITORY"
+  description   = "Released images of the 1Password events collector, pulled through from ${var.release_upstream}."
+
+  remote_repository_config {
+    description = "Release registry of the 1Password events collector"
+
+    docker_repository {
+      custom_repository {
+        uri = var.release_upstream
+      }
+    }
+  }
+
+  depends_on = [google_project_service.required]
+}
+
 # --- Collector service -----------------------------------------------------------------------
 
 resource "google_cloud_run_v2_service" "collector" {

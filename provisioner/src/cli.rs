@@ -42,10 +42,11 @@ pub enum Command {
     ///
     /// Examples: provision destroy; provision destroy --delete-events
     Destroy(DestroyArgs),
-    /// Build the collector image with Cloud Build (no local Docker), tag it with the git commit, and
-    /// roll the Cloud Run service to it; prints the revision and the image digest.
+    /// Roll the Cloud Run service to a released collector image (pinned by digest), or with --build
+    /// to an image built from a checkout with Cloud Build (no local Docker, tagged with the git
+    /// commit); prints the image, the revision and the digest.
     ///
-    /// Example: provision deploy; provision deploy --tag v1.2.3 --source .
+    /// Examples: provision deploy; provision deploy --version 0.3.0; provision deploy --build --tag v1.2.3 --source .
     Deploy(DeployArgs),
     /// Force a run and check the live pipeline end to end: a verdict, diagnosis and next step per
     /// stream; exit status 0 only when every stream works.
@@ -143,6 +144,10 @@ pub struct ApplyArgs {
     /// Do not ask for a token; keep the secret's current versions.
     #[arg(long)]
     pub keep_token: bool,
+    /// Build the first image from the checkout (--source) with Cloud Build, instead of deploying
+    /// the released image of collector.version (default: this provisioner's version).
+    #[arg(long)]
+    pub build: bool,
 }
 
 #[derive(Debug, Args)]
@@ -182,11 +187,18 @@ pub struct FormatArgs {
 pub struct DeployArgs {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The repository checkout to build (its Dockerfile).
+    /// The released version to roll out (default: collector.version, else this provisioner's
+    /// version); pinned by digest through the remote repository.
+    #[arg(long, conflicts_with_all = ["build", "tag"])]
+    pub version: Option<String>,
+    /// Build the checkout (--source) with Cloud Build and roll that out instead of a release.
+    #[arg(long)]
+    pub build: bool,
+    /// The repository checkout to build (its Dockerfile), with --build.
     #[arg(long, default_value = ".")]
     pub source: PathBuf,
-    /// Image tag; default: the checkout's commit (`git rev-parse --short=12 HEAD`).
-    #[arg(long)]
+    /// Image tag with --build; default: the checkout's commit (`git rev-parse --short=12 HEAD`).
+    #[arg(long, requires = "build")]
     pub tag: Option<String>,
     /// Output format of the result.
     #[arg(long, value_enum, default_value = "text")]

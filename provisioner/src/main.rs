@@ -37,6 +37,109 @@ fn render_into(config: &Config, run: &cli::RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `provision apply`: the foundation, the image (pinned release, build, or as named), the rest.
+fn apply(args: &cli::ApplyArgs) -> anyhow::Result<()> {
+    let mut config = load(&args.run.config)?;
+    let engine = engine(args.run.engine);
+    let image = steps::ImageSource::of(&config, args.build);
+    if image == steps::ImageSource::Build {
+        steps::check_build_source(&args.source)?;
+    }
+    let secret = if args.keep_token {
+        None
+    } else {
+        Some(token::read_token()?)
+    };
+    render_into(&config, &args.run)?;
+    let plan = steps::apply(engine, &args.run.out, &config, secret, &args.source, &image);
+    let total = plan.foundation.len() + plan.service.len();
+    runner::run_part(&plan.foundation, 1, total)?;
+    if let steps::ImageSource::Release { version } = &image {
+        let pinned = steps::pin_release(&config, version, &args.run.out)?;
+        eprintln!("collector {version}: {pinned}");
+        // The service is created with the pinned image; later applies leave images to `deploy`.
+        config.collector.image = Some(pinned);
+        render_into(&config, &args.run)?;
+    }
+    runner::run_part(&plan.service, plan.foundation.len() + 1, total)?;
+    println!("{}", feed::to_text(&feed::instructions(&config, engine)));
+    Ok(())
+}
+
+/// `provision deploy`: roll the service to a pinned release, the configured image, or a build.
+fn deploy(args: &cli::DeployArgs) -> anyhow::Result<()> {
+    let config = load(&args.config)?;
+    let cwd = std::path::Path::new(".");
+    let image = if args.build {
+        steps::check_build_source(&args.source)?;
+        let tag = match &args.tag {
+            Some(tag) => tag.clone(),
+            None => runner::capture("git", &["rev-parse", "--short=12", "HEAD"], &args.source)
+                .context("cannot read the commit to tag the image with; pass --tag")?,
+        };
+        if tag.is_empty()
+            || !tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            bail!("{tag:?} is not an image tag (letters, digits, '.', '_', '-')");
+        }
+        let image = steps::image_for(&config, &tag);
+        runner::run(&steps::deploy(&config, &args.source, &image))?;
+        image
+    } else {
+        let image = match (&args.version, &config.collector.image) {
+            (None, Some(image)) => image.clone(),
+            (version, _) => {
+                let version = version.clone().unwrap_or_else(|| config.release_version());
+                steps::pin_release(&config, &version, cwd)?
+            }
+        };
+        runner::run(&[steps::roll(&config, &image, cwd)])?;
+        image
+    };
+    let revision = runner::capture(
+        "gcloud",
+        &[
+            "run",
+            "services",
+            "describe",
+            &config.collector.service_name,
+            "--project",
+            &config.project_id,
+            "--region",
+            &config.region,
+            "--format",
+            "value(status.latestReadyRevisionName)",
+        ],
+        cwd,
+    )?;
+    let digest = match image.split_once('@') {
+        Some((_, digest)) => digest.to_owned(),
+        None => runner::capture(
+            "gcloud",
+            &[
+                "artifacts",
+                "docker",
+                "images",
+                "describe",
+                &image,
+                "--format",
+                "value(image_summary.digest)",
+            ],
+            cwd,
+        )?,
+    };
+    match args.format {
+        cli::Format::Json => println!(
+            "{}",
+            serde_json::json!({"image": image, "revision": revision, "digest": digest})
+        ),
+        cli::Format::Text => println!("deployed {image}\nrevision: {revision}\ndigest:   {digest}"),
+    }
+    Ok(())
+}
+
 /// `provision destroy`: everything but the bucket, or everything with `--delete-events`.
 fn destroy(args: &cli::DestroyArgs) -> anyhow::Result<()> {
     let config = load(&args.run.config)?;
@@ -132,86 +235,9 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             render_into(&config, &args)?;
             runner::run(&steps::plan(engine(args.engine), &args.out))?;
         }
-        cli::Command::Apply(args) => {
-            let config = load(&args.run.config)?;
-            let secret = if args.keep_token {
-                None
-            } else {
-                Some(token::read_token()?)
-            };
-            if config.collector.image.is_none() {
-                steps::check_build_source(&args.source)?;
-            }
-            render_into(&config, &args.run)?;
-            runner::run(&steps::apply(
-                engine(args.run.engine),
-                &args.run.out,
-                &config,
-                secret,
-                &args.source,
-            ))?;
-            println!(
-                "{}",
-                feed::to_text(&feed::instructions(&config, engine(args.run.engine)))
-            );
-        }
+        cli::Command::Apply(args) => apply(&args)?,
         cli::Command::Destroy(args) => destroy(&args)?,
-        cli::Command::Deploy(args) => {
-            let config = load(&args.config)?;
-            let tag = match &args.tag {
-                Some(tag) => tag.clone(),
-                None => runner::capture("git", &["rev-parse", "--short=12", "HEAD"], &args.source)
-                    .context("cannot read the commit to tag the image with; pass --tag")?,
-            };
-            if tag.is_empty()
-                || !tag
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            {
-                bail!("{tag:?} is not an image tag (letters, digits, '.', '_', '-')");
-            }
-            steps::check_build_source(&args.source)?;
-            let image = steps::image_for(&config, &tag);
-            runner::run(&steps::deploy(&config, &args.source, &image))?;
-            let revision = runner::capture(
-                "gcloud",
-                &[
-                    "run",
-                    "services",
-                    "describe",
-                    &config.collector.service_name,
-                    "--project",
-                    &config.project_id,
-                    "--region",
-                    &config.region,
-                    "--format",
-                    "value(status.latestReadyRevisionName)",
-                ],
-                &args.source,
-            )?;
-            let digest = runner::capture(
-                "gcloud",
-                &[
-                    "artifacts",
-                    "docker",
-                    "images",
-                    "describe",
-                    &image,
-                    "--format",
-                    "value(image_summary.digest)",
-                ],
-                &args.source,
-            )?;
-            match args.format {
-                cli::Format::Json => println!(
-                    "{}",
-                    serde_json::json!({"image": image, "revision": revision, "digest": digest})
-                ),
-                cli::Format::Text => {
-                    println!("deployed {image}\nrevision: {revision}\ndigest:   {digest}")
-                }
-            }
-        }
+        cli::Command::Deploy(args) => deploy(&args)?,
         cli::Command::Verify(args) => {
             let config = load(&args.format.config)?;
             let gcloud = ops::Gcloud::new(&config);

@@ -103,13 +103,26 @@ pub enum StepError {
         /// Its exit status.
         status: std::process::ExitStatus,
     },
+    /// The program succeeded but printed something other than what was asked for.
+    #[error("{name}: unexpected answer {output:?}")]
+    Unexpected {
+        /// What was read.
+        name: String,
+        /// What the program printed.
+        output: String,
+    },
 }
 
 /// Runs `steps` in order, stopping at the first failure.
 pub fn run(steps: &[Step]) -> Result<(), StepError> {
-    let total = steps.len();
+    run_part(steps, 1, steps.len())
+}
+
+/// Runs `steps` as steps `first…` of `total` (a command whose steps run in parts, with work of its
+/// own between them), stopping at the first failure.
+pub fn run_part(steps: &[Step], first: usize, total: usize) -> Result<(), StepError> {
     for (i, step) in steps.iter().enumerate() {
-        let index = i + 1;
+        let index = first + i;
         eprintln!("[{index}/{total}] {}", step.name);
         let started = Instant::now();
         let mut attempt = 1;

@@ -45,7 +45,12 @@ fn nothing_exists_yet(s: &mut StandIns) {
 fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
     let dir = config_dir("minimal");
     let s = stand_ins();
-    let out = provision(dir.path(), &s, &["apply"], Some(&format!("{TOKEN}\n")));
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--build"],
+        Some(&format!("{TOKEN}\n")),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -56,7 +61,7 @@ fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
         summary(&calls, dir.path()),
         [
             "[deploy/terraform] terraform init -input=false",
-            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token -target=module.onepassword_secops.google_artifact_registry_repository.collector",
+            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token -target=module.onepassword_secops.google_artifact_registry_repository.collector -target=module.onepassword_secops.google_artifact_registry_repository.releases",
             "[deploy] gcloud secrets versions add onepassword-events-token --project acme-secops-prod --data-file=-",
             "[] gcloud builds submit --project acme-secops-prod --tag us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops/collector:latest .",
             "[deploy/terraform] terraform apply -input=false -auto-approve",
@@ -106,7 +111,7 @@ fn the_token_can_come_from_the_environment_and_is_not_passed_on() {
     let dir = config_dir("minimal");
     let s = stand_ins();
     let out = Command::new(env!("CARGO_BIN_EXE_provision"))
-        .args(["apply"])
+        .args(["apply", "--build"])
         .current_dir(dir.path())
         .env("PATH", s.path_env())
         .env("OP_BEARER_TOKEN", TOKEN)
@@ -135,7 +140,7 @@ fn a_failing_step_stops_the_run_and_is_named() {
             "ERROR: (gcloud.secrets.versions.add) PERMISSION_DENIED\n",
         ),
     );
-    let out = provision(dir.path(), &s, &["apply"], Some(TOKEN));
+    let out = provision(dir.path(), &s, &["apply", "--build"], Some(TOKEN));
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -189,7 +194,7 @@ fn gcloud_engine_runs_the_rendered_script_against_gcloud() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud"],
+        &["apply", "--engine", "gcloud", "--build"],
         Some(TOKEN),
     );
     assert!(
@@ -249,7 +254,7 @@ fn gcloud_engine_updates_what_exists_and_keeps_the_deployed_image() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud", "--keep-token"],
+        &["apply", "--engine", "gcloud", "--keep-token", "--build"],
         None,
     );
     assert!(
@@ -420,7 +425,12 @@ fn deploy_builds_with_cloud_build_tags_with_the_commit_and_rolls_the_service() {
         &["images", "describe"],
         Reply::ok("sha256:feedface\n"),
     );
-    let out = provision(dir.path(), &s, &["deploy", "--format", "json"], None);
+    let out = provision(
+        dir.path(),
+        &s,
+        &["deploy", "--build", "--format", "json"],
+        None,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -457,7 +467,12 @@ fn a_failed_build_or_rollout_is_reported_by_name() {
         let dir = config_dir("minimal");
         let mut s = stand_ins();
         s.on("gcloud", &[needle], Reply::fail(1, "ERROR: failed\n"));
-        let out = provision(dir.path(), &s, &["deploy", "--tag", "v1.2.3"], None);
+        let out = provision(
+            dir.path(),
+            &s,
+            &["deploy", "--build", "--tag", "v1.2.3"],
+            None,
+        );
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -475,7 +490,7 @@ fn gcloud_engine_grants_the_secops_service_account_read_on_the_bucket_only() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud", "--keep-token"],
+        &["apply", "--engine", "gcloud", "--keep-token", "--build"],
         None,
     );
     assert!(
@@ -516,7 +531,7 @@ fn gcloud_engine_creates_the_alerting_metric_channels_and_policies() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud", "--keep-token"],
+        &["apply", "--engine", "gcloud", "--keep-token", "--build"],
         None,
     );
     assert!(
@@ -615,6 +630,7 @@ fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_n
             "pubsub topics delete onepassword-audit-trigger-dead-letter",
             "run services delete onepassword-audit-collector",
             "artifacts repositories delete onepassword-secops",
+            "artifacts repositories delete onepassword-secops-releases",
             "secrets delete onepassword-events-token",
             "iam service-accounts delete onepassword-audit-collector-sa@acme-secops-prod.iam.gserviceaccount.com",
             "iam service-accounts delete onepassword-audit-invoker-sa@acme-secops-prod.iam.gserviceaccount.com",

@@ -9,7 +9,10 @@ mod support;
 
 use provisioner::config;
 use provisioner::render::{self, Engine};
-use support::{bash, config_dir, lines, provision, provision_with, stand_ins, text, workspace};
+use support::{
+    RELEASE_DIGEST, bash, config_dir, lines, provision, provision_with, released, stand_ins, text,
+    workspace,
+};
 use testkit::{Reply, StandIns};
 
 const TOKEN: &str = "provision-test-token-value";
@@ -308,6 +311,7 @@ fn alert_policies_wait_for_a_new_metric_in_the_gcloud_script() {
 fn terraform_apply_waits_for_a_new_metric_when_alerting_is_on() {
     let dir = config_dir("full");
     let mut s = stand_ins();
+    released(&mut s);
     s.on_seq(
         "terraform",
         &["apply", "-auto-approve"],
@@ -341,6 +345,7 @@ fn terraform_apply_waits_for_a_new_metric_when_alerting_is_on() {
 
     // Another failure is not retried.
     let mut s = stand_ins();
+    released(&mut s);
     s.on_seq(
         "terraform",
         &["apply", "-auto-approve"],
@@ -414,7 +419,10 @@ fn a_build_source_without_a_dockerfile_is_named_before_anything_runs() {
     let dir = config_dir("minimal");
     std::fs::remove_file(dir.path().join("Dockerfile")).unwrap();
     let s = stand_ins();
-    for args in [&["deploy", "--tag", "v1"][..], &["apply"][..]] {
+    for args in [
+        &["deploy", "--build", "--tag", "v1"][..],
+        &["apply", "--build"][..],
+    ] {
         let out = provision(dir.path(), &s, args, Some(TOKEN));
         let (_, stderr) = text(&out);
         assert!(!out.status.success());
@@ -812,4 +820,145 @@ fn workflows_use_the_current_major_release_of_each_action() {
             );
         }
     }
+}
+
+#[test]
+fn apply_deploys_a_released_version_pinned_by_digest_without_any_build() {
+    for engine in ["terraform", "gcloud"] {
+        let dir = config_dir("minimal");
+        let config = dir.path().join("onepassword-secops.yaml");
+        let text_before = std::fs::read_to_string(&config).unwrap();
+        assert!(!text_before.contains("collector:"));
+        std::fs::write(
+            &config,
+            format!("{text_before}collector:\n  version: 0.3.0\n"),
+        )
+        .unwrap();
+        let mut s = stand_ins();
+        released(&mut s);
+        absent(&mut s);
+        let out = provision(dir.path(), &s, &["apply", "--engine", engine], Some(TOKEN));
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "{engine}: {stderr}");
+        let calls = lines(&s.calls());
+        assert!(
+            !calls.iter().any(|l| l.contains("builds submit")),
+            "{engine}: a released version needs no Cloud Build: {calls:#?}"
+        );
+        let mirror = "us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops-releases/onepassword-secops/onepassword-secops/collector";
+        assert!(
+            calls.contains(&format!(
+                "gcloud artifacts docker images describe {mirror}:0.3.0 --project acme-secops-prod --format value(image_summary.digest)"
+            )),
+            "{engine}: {calls:#?}"
+        );
+        let pinned = format!("{mirror}@{RELEASE_DIGEST}");
+        let rendered = match engine {
+            "terraform" => "deploy/terraform/main.tf",
+            _ => "deploy/gcloud/deploy.sh",
+        };
+        let file = std::fs::read_to_string(dir.path().join(rendered)).unwrap();
+        assert!(
+            file.contains(&pinned),
+            "{engine}: the service runs the pinned image:\n{file}"
+        );
+        if engine == "gcloud" {
+            assert!(
+                calls.iter().any(|l| l.starts_with(&format!(
+                    "gcloud run deploy onepassword-audit-collector --image {pinned}"
+                ))),
+                "{calls:#?}"
+            );
+            assert!(
+                calls.iter().any(|l| l.starts_with(
+                    "gcloud artifacts repositories create onepassword-secops-releases"
+                ) && l
+                    .contains("--mode remote-repository --remote-docker-repo https://ghcr.io")),
+                "{calls:#?}"
+            );
+        }
+        assert_eq!(s.parse_errors(), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn a_version_that_was_never_released_is_named_with_the_way_out() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["artifacts", "docker", "images", "describe"],
+        Reply::fail(1, "ERROR: (gcloud.artifacts.docker.images.describe) NOT_FOUND: Requested entity was not found.\n"),
+    );
+    let out = provision(dir.path(), &s, &["apply", "--keep-token"], None);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "no released collector image {}",
+            env!("CARGO_PKG_VERSION")
+        )) && stderr.contains("--build")
+            && stderr.contains("collector.version"),
+        "the provisioner's own version by default, and what to do: {stderr}"
+    );
+    assert!(
+        !lines(&s.calls())
+            .iter()
+            .any(|l| l.contains("deploy.sh service")
+                || l == "terraform apply -input=false -auto-approve"),
+        "nothing is created without an image"
+    );
+}
+
+#[test]
+fn deploy_rolls_a_release_by_digest_and_builds_only_when_asked() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    released(&mut s);
+    let out = provision(
+        dir.path(),
+        &s,
+        &["deploy", "--version", "0.4.1", "--format", "json"],
+        None,
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let calls = lines(&s.calls());
+    assert!(
+        !calls.iter().any(|l| l.contains("builds submit")),
+        "{calls:#?}"
+    );
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        result["image"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("collector@{RELEASE_DIGEST}"))
+    );
+    assert_eq!(result["digest"], RELEASE_DIGEST);
+    assert!(calls.iter().any(|l| {
+        l.starts_with("gcloud run deploy onepassword-audit-collector --image")
+            && l.contains(RELEASE_DIGEST)
+    }));
+    assert!(calls.iter().any(|l| l.contains(":0.4.1 ")), "{calls:#?}");
+    assert_eq!(s.parse_errors(), Vec::<String>::new());
+    // --version and --build exclude each other.
+    let out = provision(
+        dir.path(),
+        &s,
+        &["deploy", "--version", "0.4.1", "--build"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn provision_and_collector_report_the_same_version_and_commit() {
+    let provision = std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let provision = String::from_utf8(provision.stdout).unwrap();
+    assert_eq!(provision.trim(), format!("provision {}", buildinfo::LONG));
+    assert!(buildinfo::LONG.starts_with(env!("CARGO_PKG_VERSION")));
 }

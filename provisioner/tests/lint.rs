@@ -350,14 +350,23 @@ fn every_reference_in_the_rendered_terraform_resolves() {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.yaml")),
         )
         .unwrap();
-        let steps =
-            provisioner::steps::apply(Engine::Terraform, tree.path(), &config, None, tree.path());
-        let targets: Vec<&str> = steps
+        let image = provisioner::steps::ImageSource::of(&config, false);
+        let plan = provisioner::steps::apply(
+            Engine::Terraform,
+            tree.path(),
+            &config,
+            None,
+            tree.path(),
+            &image,
+        );
+        let targets: Vec<&str> = plan
+            .foundation
             .iter()
+            .chain(&plan.service)
             .flat_map(|s| s.args.iter())
             .filter_map(|a| a.strip_prefix("-target=module.onepassword_secops."))
             .collect();
-        assert_eq!(targets.len(), 3, "{targets:?}");
+        assert_eq!(targets.len(), 4, "{targets:?}");
         for target in targets {
             assert!(
                 module.resources.iter().any(|r| r == target),

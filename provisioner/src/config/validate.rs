@@ -462,10 +462,43 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         );
     }
     check(
-        dns_label(&config.collector.repository, 1, 63),
+        config.collector.image.is_none() || config.collector.version.is_none(),
+        "collector.version",
+        config.collector.version.as_deref().unwrap_or_default(),
+        "cannot be set together with collector.image: name a released version or an image, not both",
+    );
+    if let Some(version) = &config.collector.version {
+        let parts: Vec<&str> = version.split('.').collect();
+        check(
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.len() <= 9 && chars(p, |c| c.is_ascii_digit())),
+            "collector.version",
+            version,
+            "is not a released version such as 0.3.0 (MAJOR.MINOR.PATCH, no leading v)",
+        );
+    }
+    let release = &config.collector.release_image;
+    check(
+        release.len() <= 255
+            && release.split('/').count() >= 2
+            && release
+                .split('/')
+                .all(|part| chars(part, |c| lower_alnum(c) || matches!(c, '.' | '-' | '_')))
+            && release
+                .split('/')
+                .next()
+                .is_some_and(|host| host.contains('.')),
+        "collector.release_image",
+        release,
+        "is not an image name without tag: REGISTRY/PATH (lowercase), such as ghcr.io/OWNER/REPO/collector",
+    );
+    check(
+        dns_label(&config.collector.repository, 1, 54),
         "collector.repository",
         &config.collector.repository,
-        "is not an Artifact Registry repository id: lowercase letters, digits or hyphens, starting with a letter",
+        "is not an Artifact Registry repository id: up to 54 lowercase letters, digits or hyphens, starting with a letter (-releases is appended for released images)",
     );
     check(
         config.collector.max_records >= 1,

@@ -35,6 +35,9 @@ pub struct Context {
     service_name: String,
     image: String,
     repository: String,
+    /// The remote repository of released images, when the config names no image.
+    release_repository: Option<String>,
+    release_upstream: String,
     secret: String,
     events_api_base_url: String,
     max_records: u64,
@@ -202,6 +205,12 @@ impl Context {
             service_name: config.collector.service_name.clone(),
             image: config.image(),
             repository: config.collector.repository.clone(),
+            release_repository: config
+                .collector
+                .image
+                .is_none()
+                .then(|| config.release_repository()),
+            release_upstream: config.release_upstream(),
             secret: config.secret.clone(),
             events_api_base_url: config.events_base_url(),
             max_records: config.collector.max_records,

@@ -29,6 +29,19 @@ pub fn stand_ins() -> StandIns {
     s
 }
 
+/// The digest the stand-ins give the released image.
+pub const RELEASE_DIGEST: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+/// Artifact Registry answers the released image's digest (the first rule, so it wins).
+pub fn released(s: &mut StandIns) {
+    s.on(
+        "gcloud",
+        &["artifacts", "docker", "images", "describe"],
+        testkit::Reply::ok(format!("{RELEASE_DIGEST}\n")),
+    );
+}
+
 /// Runs `provision args…` in `dir` with the stand-ins first on PATH, `stdin` on standard input
 /// and `env` set.
 pub fn provision_with(
