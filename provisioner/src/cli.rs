@@ -66,9 +66,11 @@ pub enum Command {
     /// Check a bearer token with the Events API: features, integration and account, expiry.
     ///
     /// The token is read from OP_BEARER_TOKEN, standard input, or a prompt without echo (never an
-    /// argument, so it stays out of shell history and process lists).
-    ///
-    /// Examples: provision check-token < token.txt; provision check-token --config onepassword-secops.yaml --format json
+    /// argument, so it stays out of shell history and process lists). It fails (exit 2), as the
+    /// collector would refuse to start, when the token's claims or the API lack a configured stream.
+    #[command(
+        after_help = "Examples:\n  provision check-token < token.txt\n  provision check-token --config onepassword-secops.yaml --format json < token.txt"
+    )]
     CheckToken(CheckTokenArgs),
     /// Print what to enter in Google SecOps for each stream's feed, and the bucket grant it needs.
     ///
@@ -163,8 +165,9 @@ pub struct CheckTokenArgs {
     /// The config file (optional: without it, the host comes from the token's aud claim).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Events API base URL, overriding the config and the token's aud claim.
-    #[arg(long)]
+    /// Events API base URL, overriding the config and the token's aud claim (a different host is
+    /// reported as this override's doing, not the token's).
+    #[arg(long, value_name = "URL")]
     pub api_base: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

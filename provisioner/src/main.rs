@@ -329,24 +329,33 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 .clone()
                 .or_else(|| config.as_ref().and_then(Config::explicit_events_base_url));
             let secret = token::read_token()?;
+            // A different --api-base is the operator's override: say so, whatever the outcome.
+            if let Some(note) = args
+                .api_base
+                .as_deref()
+                .and_then(|api_base| token::override_note(api_base, &secret))
+            {
+                eprintln!("{note}");
+            }
             let report = token::check(&secret, base, &streams).await?;
+            // The deployment uses the config's host: compare it with the token's own, not with an
+            // override.
+            if let (Some(config), Some(own)) = (&config, &report.token_events_api)
+                && config.events_base_url() != *own
+            {
+                eprintln!(
+                    "warning: the collector would be deployed with {}, but the token names {own} (its aud claim); set events_api in {}",
+                    config.events_base_url(),
+                    args.config
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
             match args.format {
                 cli::Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
                 cli::Format::Text => {
                     println!("events API:   {}", report.events_api);
-                    if let Some(config) = &config
-                        && config.events_base_url() != report.events_api
-                    {
-                        eprintln!(
-                            "warning: the collector would be deployed with {}, but the token belongs to {}; set events_api in {}",
-                            config.events_base_url(),
-                            report.events_api,
-                            args.config
-                                .as_deref()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_default()
-                        );
-                    }
                     println!("features:     {}", report.features.join(", "));
                     println!("integration:  {}", report.integration_uuid);
                     println!(
@@ -362,7 +371,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             }
             if !report.missing_features.is_empty() {
                 eprintln!(
-                    "error: the token cannot read {}; issue a token with those events selected (1Password: Integrations > Events Reporting)",
+                    "error: the token lacks the {} feature, so the collector would refuse to start with these streams; issue a token with those events selected (1Password: Integrations > Events Reporting)",
                     report.missing_features.join(", ")
                 );
                 return Ok(ExitCode::from(2));

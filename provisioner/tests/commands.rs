@@ -350,19 +350,11 @@ fn feed_instructions_as_text_and_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_token_reports_features_expiry_and_missing_streams() {
     let exp = chrono::Utc::now().timestamp() + 30 * 86_400 + 3600;
-    let token = opsim::mint_token(&opsim::TokenClaims {
-        aud: vec![
-            "com.1password.streamingservice".into(),
-            "events.1password.com".into(),
-        ],
-        sub: "INTEGRATION".into(),
-        iss: "com.1password.b5".into(),
-        iat: 1_700_000_000,
+    let claims = opsim::TokenClaims {
         exp: Some(exp),
-        features: vec!["auditevents".into()],
-        account_uuid: "ACCOUNT".into(),
-        integration_uuid: "INTEGRATION".into(),
-    });
+        ..opsim::TokenClaims::new("events.1password.com", &["auditevents"], 1_700_000_000)
+    };
+    let token = opsim::mint_token(&claims);
     let sim = opsim::Simulator::start(opsim::SimConfig::new(4).with_token(opsim::TokenGrant {
         token: token.clone(),
         features: vec![opsim::Stream::AuditEvents],
@@ -409,8 +401,10 @@ async fn check_token_reports_features_expiry_and_missing_streams() {
     let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(report["features"], serde_json::json!(["auditevents"]));
     assert_eq!(report["days_left"], 30);
-    assert_eq!(report["integration_uuid"].as_str().unwrap().len(), 26);
-    assert!(report["account_uuid"].is_string());
+    assert_eq!(report["integration_uuid"], claims.sub.as_str());
+    assert_eq!(report["account_uuid"], claims.account_uuid.as_str());
+    assert_eq!(report["token_features"], serde_json::json!(["auditevents"]));
+    assert_eq!(report["token_events_api"], "https://events.1password.com");
     assert_eq!(missing.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("signinattempts, itemusages"), "{stderr}");
