@@ -30,6 +30,8 @@ pub struct RunRecord {
     pub ok: bool,
     /// The token's expiry the run read, if any.
     pub token_expires_at: Option<String>,
+    /// Which token the run used (`collector::secret::Secret::fingerprint`), if logged.
+    pub token_fingerprint: Option<String>,
     /// Per stream.
     pub streams: Vec<StreamRecord>,
 }
@@ -52,6 +54,15 @@ pub fn summary_filter(config: &Config, since: Option<&str>) -> String {
         filter.push_str(&format!(" AND timestamp>=\"{since}\""));
     }
     filter
+}
+
+/// The object name of `stream`'s checkpoint.
+pub fn checkpoint_key(config: &Config, stream: &str) -> String {
+    if stream == "auditevents" {
+        config.state_key()
+    } else {
+        format!("{}/{stream}.json", config.checkpoint_prefix.trim_matches('/'))
+    }
 }
 
 /// Parses a log entry holding a run summary.
@@ -77,6 +88,7 @@ pub fn parse_run(entry: &serde_json::Value) -> Option<RunRecord> {
         timestamp: entry["timestamp"].as_str().unwrap_or_default().to_owned(),
         ok: payload["ok"].as_bool().unwrap_or(false),
         token_expires_at: summary["token_expires_at"].as_str().map(str::to_owned),
+        token_fingerprint: summary["token_fingerprint"].as_str().map(str::to_owned),
         streams,
     })
 }

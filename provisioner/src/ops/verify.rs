@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::logs::{collector_filter, parse_run, summary_filter};
+use super::gcloud::GcloudError;
+use super::logs::{checkpoint_key, collector_filter, parse_run, summary_filter};
 use super::{Gcloud, RunRecord};
 use crate::config::Config;
-use crate::runner::StepError;
 
 /// One stream's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -59,12 +59,13 @@ fn verdict(stream: &str, ok: bool, code: &str, diagnosis: String, next_step: Str
 }
 
 /// Forces a run and judges it, waiting up to `timeout` for its summary, polling every `poll`.
+/// A gcloud failure (a missing permission on the logs or the bucket) is an error, never a verdict.
 pub fn verify(
     config: &Config,
     gcloud: &Gcloud,
     timeout: Duration,
     poll: Duration,
-) -> Result<Verification, StepError> {
+) -> Result<Verification, GcloudError> {
     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     gcloud.run_job(&config.schedule.job_name)?;
     let error_filter = format!(
@@ -99,7 +100,6 @@ pub fn verify(
         std::thread::sleep(poll);
     };
 
-    let state = config.checkpoint_prefix.trim_matches('/');
     let mut streams = Vec::new();
     for (stream, prefix) in config.stream_prefixes() {
         let record = run
@@ -162,13 +162,14 @@ pub fn verify(
                     "transient" => verdict(&stream, false, "interrupted", format!("the run was interrupted: {detail}"),
                         "nothing is lost: Pub/Sub redelivers and the next run resumes from the checkpoint; run `provision verify` again".into()),
                     _ if r.events == 0 => {
-                        let key = if stream == "auditevents" { config.state_key() } else { format!("{state}/{stream}.json") };
-                        let cursor = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name)).map_or_else(
-                            || "no checkpoint yet".to_owned(),
-                            |text| serde_json::from_str::<serde_json::Value>(&text).ok()
-                                .and_then(|c| c["updated_at"].as_str().map(|t| format!("checkpoint last written {t}")))
-                                .unwrap_or_else(|| "checkpoint unreadable".into()),
-                        );
+                        let key = checkpoint_key(config, &stream);
+                        let cursor = match gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))? {
+                            None => "no checkpoint yet".to_owned(),
+                            Some(text) => match collector::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
+                                Ok(c) => format!("checkpoint last written {}", c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                                Err(e) => format!("but {e}"),
+                            },
+                        };
                         verdict(&stream, true, "ok-no-events",
                             format!("the run worked but found no new events ({cursor}; a first run looks back {} hours)", config.collector.lookback_hours),
                             "nothing to do if your account was quiet; otherwise check the token's account with `provision check-token`".into())
