@@ -35,6 +35,8 @@ struct World {
 
 impl World {
     async fn new(sim: SimConfig) -> World {
+        // Built (once) before anything is timed.
+        tokio::task::spawn_blocking(collector_bin).await.unwrap();
         let sim = Simulator::start(sim).await.unwrap();
         let cloud = LocalCloud::start(Deployment::default()).await;
         World {
@@ -198,6 +200,8 @@ async fn verify_says_ok_no_events_for_a_quiet_account() {
     let w = World::with_events(40).await;
     w.start_collector(TOKEN, &[]).await;
     w.trigger_and_wait().await;
+    // Object names carry the second they were created in, and so does the listing's filter.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let (out, json) = w.verify(60).await;
     assert!(out.status.success(), "{}\n{json:#}", stderr(&out));
     let stream = &json["streams"][0];
@@ -525,7 +529,13 @@ async fn set_token_confirms_a_run_with_the_new_token_then_disables_old_versions(
         w.start_collector(stored.trim(), &[]).await;
     };
     let (out, ()) = tokio::join!(rotate, cold_start);
-    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        out.status.success(),
+        "{}\ncollector:\n{}\ncalls: {:#?}",
+        stderr(&out),
+        w.cloud.collector_stdout(),
+        w.cloud.calls()
+    );
     let rotation: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rotation["collector_confirmed"], true, "{rotation:#}");
     assert_eq!(rotation["disabled_versions"], serde_json::json!(["1"]));
