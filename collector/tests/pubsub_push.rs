@@ -112,7 +112,10 @@ async fn a_503_is_redelivered_by_the_emulator_until_a_run_succeeds() {
     let summaries = lines(&cloud, "collector run summary");
     assert!(summaries.len() >= 2, "{summaries:?}");
     assert_eq!(summaries[0]["ok"], false);
-    assert_eq!(summaries[0]["summary"]["streams"][0]["outcome"]["kind"], "transient");
+    assert_eq!(
+        summaries[0]["summary"]["streams"][0]["outcome"]["kind"],
+        "transient"
+    );
     assert_eq!(summaries.last().unwrap()["ok"], true);
     let triggered = lines(&cloud, "run triggered");
     assert!(

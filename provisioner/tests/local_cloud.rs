@@ -105,7 +105,15 @@ impl World {
         let timeout = timeout.to_string();
         let out = self
             .provision(
-                &["verify", "--format", "json", "--timeout", &timeout, "--poll", "1"],
+                &[
+                    "verify",
+                    "--format",
+                    "json",
+                    "--timeout",
+                    &timeout,
+                    "--poll",
+                    "1",
+                ],
                 None,
             )
             .await;
@@ -188,7 +196,10 @@ async fn verify_lists_exactly_the_objects_the_forced_run_created() {
         .collect();
     listed.sort();
     assert_eq!(expected.len(), 2, "the forced run wrote two batches");
-    assert_eq!(listed, expected, "gcloud storage listed what the run created");
+    assert_eq!(
+        listed, expected,
+        "gcloud storage listed what the run created"
+    );
     assert!(refused_calls(&w.cloud).is_empty());
     let calls = w.cloud.calls();
     assert!(calls.iter().any(|c| c.served == "scheduler"));
@@ -364,7 +375,10 @@ async fn status_reads_the_last_week_and_shows_the_newest_run() {
     assert_eq!(stream["has_checkpoint"], true);
     let text = w.provision(&["status"], None).await;
     let table = String::from_utf8_lossy(&text.stdout);
-    assert!(table.contains("auditevents") && table.contains("140"), "{table}");
+    assert!(
+        table.contains("auditevents") && table.contains("140"),
+        "{table}"
+    );
     assert!(table.contains("(ok)"), "{table}");
 
     // Eight days ago is outside the week status reads, and it says so.
@@ -408,7 +422,11 @@ async fn status_reports_a_checkpoint_it_cannot_read() {
     let newer = r#"{"version":2,"stream":"auditevents","position":{"cursor":"x"},"intent":null,"updated_at":"2026-11-25T00:00:00Z"}"#;
     w.cloud
         .gcs()
-        .put(bucket, "onepassword-secops-state/auditevents.json", newer.as_bytes())
+        .put(
+            bucket,
+            "onepassword-secops-state/auditevents.json",
+            newer.as_bytes(),
+        )
         .await;
     let out = w.provision(&["status"], None).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -420,7 +438,11 @@ async fn status_reports_a_checkpoint_it_cannot_read() {
     );
     w.cloud
         .gcs()
-        .put(bucket, "onepassword-secops-state/auditevents.json", b"{not json")
+        .put(
+            bucket,
+            "onepassword-secops-state/auditevents.json",
+            b"{not json",
+        )
         .await;
     let out = w.provision(&["status", "--format", "json"], None).await;
     assert_eq!(out.status.code(), Some(1));
@@ -478,7 +500,14 @@ async fn set_token_does_not_take_a_run_with_the_old_token_as_confirmation() {
     let out = w
         .provision(
             &[
-                "set-token", "--api-base", &base, "--timeout", "8", "--poll", "1", "--format",
+                "set-token",
+                "--api-base",
+                &base,
+                "--timeout",
+                "8",
+                "--poll",
+                "1",
+                "--format",
                 "json",
             ],
             Some(&new),
@@ -508,22 +537,31 @@ async fn set_token_confirms_a_run_with_the_new_token_then_disables_old_versions(
     let base = w.sim.base_url();
     let rotate = w.provision(
         &[
-            "set-token", "--api-base", &base, "--timeout", "60", "--poll", "1", "--format", "json",
+            "set-token",
+            "--api-base",
+            &base,
+            "--timeout",
+            "60",
+            "--poll",
+            "1",
+            "--format",
+            "json",
         ],
         Some(&new),
     );
     let cold_start = async {
         let deadline = Instant::now() + Duration::from_secs(60);
         let stored = loop {
-            if let Some(add) = w
-                .cloud
-                .calls()
-                .into_iter()
-                .find(|c| c.args.starts_with(&["secrets".into(), "versions".into(), "add".into()]))
-            {
+            if let Some(add) = w.cloud.calls().into_iter().find(|c| {
+                c.args
+                    .starts_with(&["secrets".into(), "versions".into(), "add".into()])
+            }) {
                 break add.stdin;
             }
-            assert!(Instant::now() < deadline, "set-token never stored the token");
+            assert!(
+                Instant::now() < deadline,
+                "set-token never stored the token"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
         w.start_collector(stored.trim(), &[]).await;
@@ -549,16 +587,28 @@ async fn set_token_confirms_a_run_with_the_new_token_then_disables_old_versions(
     let position = |prefix: &[&str]| {
         calls
             .iter()
-            .position(|c| c.args.iter().map(String::as_str).collect::<Vec<_>>().starts_with(prefix))
+            .position(|c| {
+                c.args
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .starts_with(prefix)
+            })
             .unwrap_or_else(|| panic!("no call {prefix:?}"))
     };
     let add = position(&["secrets", "versions", "add"]);
     let run = position(&["scheduler", "jobs", "run"]);
     let disable = position(&["secrets", "versions", "disable", "1"]);
     assert!(add < run && run < disable, "{calls:#?}");
-    assert_eq!(calls[add].stdin.trim(), new, "the token travels on standard input");
+    assert_eq!(
+        calls[add].stdin.trim(),
+        new,
+        "the token travels on standard input"
+    );
     assert!(
-        calls.iter().all(|c| c.args.iter().all(|a| !a.contains(&new))),
+        calls
+            .iter()
+            .all(|c| c.args.iter().all(|a| !a.contains(&new))),
         "never in an argument"
     );
     assert!(refused_calls(&w.cloud).is_empty());

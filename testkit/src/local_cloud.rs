@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use crate::FakeGcs;
 use crate::pubsub::PubSubEmulator;
 use crate::reaper::Reaped;
 use crate::standin::Reply;
 use crate::storage_gate::{Access, StorageGate};
 use crate::tools::{free_port, tool};
-use crate::FakeGcs;
 
 /// The shim, written as `gcloud` into the local cloud's folder.
 pub const GCLOUD_SHIM: &str = include_str!("gcloud_shim.py");
@@ -105,12 +105,8 @@ impl LocalCloud {
     pub async fn start(deployment: Deployment) -> LocalCloud {
         let gcs = FakeGcs::start().await;
         gcs.create_bucket(&deployment.bucket).await;
-        let operator = StorageGate::start(
-            &gcs.endpoint(),
-            "operator@example.com",
-            Access::ReadWrite,
-        )
-        .await;
+        let operator =
+            StorageGate::start(&gcs.endpoint(), "operator@example.com", Access::ReadWrite).await;
         let collector_gate = StorageGate::start(
             &gcs.endpoint(),
             &deployment.collector_account,
@@ -261,6 +257,12 @@ impl LocalCloud {
             .path()
             .join("logs")
             .join(format!("{}.{stream}", self.deployment.service))
+    }
+
+    /// The file the collector's standard output (`stdout`) or error (`stderr`) goes to, which
+    /// `gcloud logging read` serves.
+    pub fn collector_log(&self, stream: &str) -> PathBuf {
+        self.log_path(stream)
     }
 
     /// The collector's standard output so far (its Cloud Logging JSON lines).

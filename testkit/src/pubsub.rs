@@ -62,7 +62,10 @@ impl PubSubEmulator {
                 .args(["beta", "emulators", "pubsub", "start"])
                 .arg(format!("--host-port=127.0.0.1:{port}"))
                 .arg(format!("--project={project}"))
-                .arg(format!("--data-dir={}", config.path().join("data").display()))
+                .arg(format!(
+                    "--data-dir={}",
+                    config.path().join("data").display()
+                ))
                 .env("CLOUDSDK_CONFIG", config.path())
                 .env("CLOUDSDK_CORE_DISABLE_PROMPTS", "1");
             let process = Reaped::spawn(
@@ -215,6 +218,9 @@ impl PubSubEmulator {
                 serde_json::json!({"messages": [{"data": "e30="}]}),
             )
             .await?;
-        Ok(answer["messageIds"][0].as_str().unwrap_or_default().to_owned())
+        Ok(answer["messageIds"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 }

@@ -59,7 +59,11 @@ pub struct Gcloud {
 pub const LOG_WINDOW_DAYS: u32 = 7;
 
 fn last_lines(text: &str) -> String {
-    let lines: Vec<&str> = text.trim().lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .trim()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     lines[lines.len().saturating_sub(3)..].join(" ")
 }
 
@@ -92,7 +96,9 @@ impl Gcloud {
         let message = last_lines(&stderr);
         // gcloud exits 1 for every failure; its message is the only place the cause is told.
         let lower = stderr.to_lowercase();
-        if lower.contains("403") || lower.contains("permission_denied") || lower.contains("does not have") && lower.contains("access")
+        if lower.contains("403")
+            || lower.contains("permission_denied")
+            || lower.contains("does not have") && lower.contains("access")
         {
             return Err(GcloudError::PermissionDenied { command, message });
         }

@@ -61,7 +61,10 @@ pub fn checkpoint_key(config: &Config, stream: &str) -> String {
     if stream == "auditevents" {
         config.state_key()
     } else {
-        format!("{}/{stream}.json", config.checkpoint_prefix.trim_matches('/'))
+        format!(
+            "{}/{stream}.json",
+            config.checkpoint_prefix.trim_matches('/')
+        )
     }
 }
 
