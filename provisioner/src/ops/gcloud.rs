@@ -96,10 +96,11 @@ impl Gcloud {
         let message = last_lines(&stderr);
         // gcloud exits 1 for every failure; its message is the only place the cause is told.
         let lower = stderr.to_lowercase();
-        if lower.contains("403")
+        let denied = lower.contains("httperror 403")
             || lower.contains("permission_denied")
-            || lower.contains("does not have") && lower.contains("access")
-        {
+            || lower.contains("permission denied")
+            || (lower.contains("does not have") && lower.contains(" access"));
+        if denied {
             return Err(GcloudError::PermissionDenied { command, message });
         }
         Err(GcloudError::Failed {
