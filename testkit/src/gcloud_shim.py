@@ -262,8 +262,11 @@ def logging_read():
         oldest = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(
             seconds=duration(values.get("freshness", "1d")))
         terms.append(("timestamp", ">=", oldest.isoformat()))
-    found = [e for e in entries() if all(matches(e, t) for t in terms)]
-    found.sort(key=lambda e: when(e["timestamp"]), reverse=(order == "desc"))
+    # Equal times keep the order the lines were written in (a plain-text line takes the time of the
+    # JSON line before it).
+    found = [(i, e) for i, e in enumerate(entries()) if all(matches(e, t) for t in terms)]
+    found.sort(key=lambda p: (when(p[1]["timestamp"]), p[0]), reverse=(order == "desc"))
+    found = [e for _, e in found]
     if "limit" in values:
         found = found[:int(values["limit"])]
     sys.stdout.write(json.dumps(found, indent=2) + "\n")

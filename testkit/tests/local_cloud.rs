@@ -129,6 +129,8 @@ async fn logging_read_serves_cloud_run_entries_with_gclouds_default_one_day_fres
             "severity>=ERROR OR textPayload:x",
             "--format",
             "json",
+            "--project",
+            "acme-secops-prod",
         ],
     );
     assert_eq!(unsupported.status.code(), Some(3));
