@@ -133,8 +133,10 @@ export PATH="$out/bin:$PATH"
 echo "gcloud is now $(command -v gcloud)"
 
 step "objects that landed (gcloud storage ls, the layout a SecOps GCS V2 feed reads)"
-gcloud storage ls "gs://$bucket/onepassword-*/**" --project "$project" | head -n 12
-echo "  … $(gcloud storage ls "gs://$bucket/onepassword-*/**" --project "$project" | wc -l) objects"
+gcloud storage ls "gs://$bucket/**" --project "$project" >"$out/objects.txt"
+grep '\.ndjson$' "$out/objects.txt" | head -n 12
+echo "  … $(grep -c '\.ndjson$' "$out/objects.txt") data objects, and the checkpoints:"
+grep -v '\.ndjson$' "$out/objects.txt"
 first=$(gcloud storage ls "gs://$bucket/onepassword-audit/**" --project "$project" | head -n 1)
 echo "first audit event, byte-for-byte as the API sent it:"
 gcloud storage cat "$first" --project "$project" | head -n 1 | cut -c 1-300
