@@ -387,5 +387,8 @@ impl LocalCloud {
 impl Drop for LocalCloud {
     fn drop(&mut self) {
         self.stop_collector();
+        // The emulator outlives this cloud (one per test binary): stop its pushes to this port.
+        self.pubsub
+            .delete_subscription_blocking(&format!("{}-push", self.topic));
     }
 }

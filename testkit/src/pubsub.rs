@@ -209,6 +209,24 @@ impl PubSubEmulator {
         .map(|_| ())
     }
 
+    /// Deletes `subscription` (its undelivered messages with it), without an async runtime: for
+    /// `Drop`, so a finished test's messages are not pushed to a port a later test listens on.
+    pub fn delete_subscription_blocking(&self, subscription: &str) {
+        use std::io::Write as _;
+        let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else {
+            return;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+        let request = format!(
+            "DELETE /v1/projects/{}/subscriptions/{subscription} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.project, self.port
+        );
+        if stream.write_all(request.as_bytes()).is_ok() {
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+        }
+    }
+
     /// Publishes `{}` to `topic`, as Cloud Scheduler does; returns the message id.
     pub async fn publish_empty(&self, topic: &str) -> Result<String, PubSubError> {
         let answer = self

@@ -242,3 +242,17 @@ async fn storage_goes_to_the_real_gcloud_against_fake_gcs_server_through_the_gat
     );
     assert!(cloud.calls().iter().all(|c| c.served == "storage"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_cloud_deletes_its_push_subscription_on_the_shared_emulator() {
+    let cloud = LocalCloud::start(Deployment::default()).await;
+    let url = format!(
+        "http://{}/v1/projects/{}/subscriptions/{}-push",
+        cloud.pubsub().host(),
+        cloud.pubsub().project(),
+        cloud.topic()
+    );
+    assert!(reqwest::get(&url).await.unwrap().status().is_success());
+    drop(cloud);
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
+}
