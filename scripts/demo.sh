@@ -1,79 +1,163 @@
 #!/usr/bin/env bash
-# The whole pipeline on this machine, no cloud account: the 1Password Events API simulator, the
-# collector writing to a local folder with the bucket's layout, Pub/Sub-shaped triggers, then the
-# objects and checkpoints that landed and the SecOps feed settings for them.
+# The whole pipeline on this machine, no cloud account, on the local cloud the tests use: the
+# 1Password Events API simulator, the collector service writing to fake-gcs-server, the real Pub/Sub
+# emulator pushing Cloud Scheduler's `{}` to it; then the objects and checkpoint that landed, read
+# with the real `gcloud storage`, and the operator's view: `provision status` and `provision verify`
+# through testkit's gcloud shim (which simulates only Cloud Logging and Cloud Scheduler).
 #
-#   scripts/demo.sh            output in ./demo-out (removed and recreated)
+#   scripts/demo.sh            output in ./demo-out (removed and recreated); nothing keeps running
+#
+# Needs gcloud with the Pub/Sub emulator component and Java (google-cloud-cli-pubsub-emulator), and
+# fake-gcs-server (scripts/install-test-deps.sh puts it in .tools/bin).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 out="$root/demo-out"
 token=demo-token-not-a-secret
+project=acme-secops-prod
+region=us-central1
+bucket=onepassword-audit-secops-logs
+service=onepassword-audit-collector
+job=onepassword-audit-collector-hourly
+topic=onepassword-audit-trigger
 if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true); else bold=; plain=; fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
+need() { command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is needed: $2" >&2; exit 1; }; }
+
+export PATH="$root/.tools/bin:$PATH"
+need gcloud "install the Google Cloud CLI with google-cloud-cli-pubsub-emulator"
+need java "the Pub/Sub emulator runs on Java (apt-get install default-jre-headless)"
+need fake-gcs-server "run scripts/install-test-deps.sh"
+need curl "apt-get install curl"
+real_gcloud=$(command -v gcloud)
 
 step "building the collector, the simulator and provision (release)"
 cargo build --release --locked -p collector -p opsim -p provisioner 2>&1 | tail -n 1
 bin="${CARGO_TARGET_DIR:-$root/target}/release"
 
 rm -rf "$out"
-mkdir -p "$out/bucket"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+mkdir -p "$out/bin" "$out/logs" "$out/gcloud-config" "$out/pubsub"
+groups=()
+cleanup() {
+  for group in "${groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null || true; done
+  sleep 1
+  for group in "${groups[@]}"; do kill -KILL -- "-$group" 2>/dev/null || true; done
+}
 trap cleanup EXIT
-
+# Each server runs in its own process group, so the cleanup also ends what it started (the JVM).
+start() { local log=$1; shift; setsid "$@" >"$log" 2>&1 & groups+=($!); }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() {
+  local what=$1 check=$2 log=${3:-}
+  for _ in $(seq 600); do if "$check"; then return 0; fi; sleep 0.1; done
+  echo "error: $what within 60 s${log:+; the end of $log:}" >&2
+  if [ -n "$log" ]; then tail -n 20 "$log" >&2; fi
+  exit 1
+}
+opsim_up() { grep -q listening "$out/opsim.out" 2>/dev/null; }
+gcs_up() { curl -fs "$gcs/storage/v1/b?project=demo" >/dev/null 2>&1; }
+pubsub_up() { grep -q "Server started" "$out/pubsub.log" 2>/dev/null; }
+collector_up() { curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; }
 
 step "starting the 1Password Events API simulator (5,000 audit events, 1,500 sign-ins, 800 item usages; 20 new audit events a second)"
-OPSIM_TOKEN=$token "$bin/opsim" serve --port 0 --audit-events 5000 --signin-attempts 1500 --item-usages 800 \
-  --append-per-second 20 >"$out/opsim.out" 2>"$out/opsim.log" &
-pids+=($!)
-for _ in $(seq 100); do grep -q listening "$out/opsim.out" 2>/dev/null && break; sleep 0.1; done
+OPSIM_TOKEN=$token start "$out/opsim.out" "$bin/opsim" serve --port 0 --audit-events 5000 --signin-attempts 1500 \
+  --item-usages 800 --append-per-second 20
+wait_for "the simulator did not start" opsim_up "$out/opsim.out"
 api=$(sed -n 's/^opsim listening on //p' "$out/opsim.out")
 echo "Events API at $api"
 
-step "starting the collector service (sink: file://$out/bucket)"
+step "starting the local cloud: fake-gcs-server (bucket gs://$bucket) and the Pub/Sub emulator"
+gcs_port=$(free_port)
+start "$out/fake-gcs.log" fake-gcs-server -scheme http -host 127.0.0.1 -port "$gcs_port" -backend memory \
+  -external-url "http://127.0.0.1:$gcs_port" -log-level warn
+gcs="http://127.0.0.1:$gcs_port"
+wait_for "fake-gcs-server did not start" gcs_up "$out/fake-gcs.log"
+curl -fsS -X POST "$gcs/storage/v1/b?project=demo" -d "{\"name\":\"$bucket\"}" >/dev/null
+pubsub_port=$(free_port)
+CLOUDSDK_CONFIG="$out/pubsub" start "$out/pubsub.log" "$real_gcloud" beta emulators pubsub start \
+  "--host-port=127.0.0.1:$pubsub_port" "--project=$project" "--data-dir=$out/pubsub"
+wait_for "the Pub/Sub emulator did not start" pubsub_up "$out/pubsub.log"
+echo "fake-gcs-server at $gcs, Pub/Sub emulator at 127.0.0.1:$pubsub_port"
+
+step "starting the collector service (Cloud Run's part), writing to gs://$bucket on the emulator"
 port=$(free_port)
-LISTEN_ADDRESS=127.0.0.1 PORT=$port OP_API_BASE="$api" OP_BEARER_TOKEN=$token SINK_URL="file://$out/bucket" \
+LISTEN_ADDRESS=127.0.0.1 PORT=$port OP_API_BASE="$api" OP_BEARER_TOKEN=$token GCS_BUCKET=$bucket STORAGE_EMULATOR_HOST="$gcs" \
   STREAMS=auditevents,signinattempts,itemusages MAX_RECORDS=1000000 LOG_FORMAT=json \
-  "$bin/collector" serve >"$out/collector.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  start "$out/logs/$service.stdout" "$bin/collector" serve
+wait_for "the collector did not start" collector_up "$out/logs/$service.stdout"
 echo "collector listening on 127.0.0.1:$port"
 
-for run in 1 2 3; do
-  step "trigger $run of 3: a Pub/Sub push, as Cloud Scheduler -> Pub/Sub would send it"
-  body=$(printf '{"message":{"data":"e30=","messageId":"demo-%s","publishTime":"%s"},"subscription":"projects/demo/subscriptions/onepassword-audit-trigger-push"}' \
-    "$run" "$(date -u +%Y-%m-%dT%H:%M:%SZ)")
-  result=$(curl -fsS -X POST -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/")
-  python3 - "$result" <<'PY'
+step "the trigger: topic $topic and push subscription $topic-push to the collector (Pub/Sub emulator REST API)"
+ps_api="http://127.0.0.1:$pubsub_port/v1/projects/$project"
+curl -fsS -X PUT "$ps_api/topics/$topic" >/dev/null
+curl -fsS -X PUT "$ps_api/subscriptions/$topic-push" -H 'content-type: application/json' \
+  -d "{\"topic\":\"projects/$project/topics/$topic\",\"pushConfig\":{\"pushEndpoint\":\"http://127.0.0.1:$port/\"},\"ackDeadlineSeconds\":600}" >/dev/null
+echo "created projects/$project/subscriptions/$topic-push -> http://127.0.0.1:$port/"
+
+read -r -d '' show_summary <<'PY' || true
 import json, sys
-summary = json.loads(sys.argv[1])
-for s in summary["streams"]:
-    print(f'  {s["stream"]:<15} {s["events"]:>6} events  {s["objects"]:>3} objects  {s["bytes"]:>9} bytes  outcome: {s["outcome"]["kind"]}')
-print(f'  run took {summary["duration_ms"]} ms')
+line = json.loads(sys.stdin.read())
+for s in line["summary"]["streams"]:
+    print("  %-15s %6d events  %3d objects  %9d bytes  outcome: %s"
+          % (s["stream"], s["events"], s["objects"], s["bytes"], s["outcome"]["kind"]))
+print("  run took %d ms; ok: %s" % (line["summary"]["duration_ms"], str(line["ok"]).lower()))
 PY
+summaries() { grep -c '"message":"collector run summary"' "$out/logs/$service.stdout" || true; }
+new_summary() { [ "$(summaries)" -gt "$before" ]; }
+for run in 1 2 3; do
+  step "trigger $run of 3: publish {} to $topic, as Cloud Scheduler does; the emulator pushes it"
+  before=$(summaries)
+  curl -fsS -X POST "$ps_api/topics/$topic:publish" -H 'content-type: application/json' \
+    -d '{"messages":[{"data":"e30="}]}' >/dev/null
+  wait_for "no run summary appeared after the push" new_summary "$out/logs/$service.stdout"
+  grep '"message":"collector run summary"' "$out/logs/$service.stdout" | tail -n 1 | python3 -c "$show_summary"
   sleep 2
 done
 
-step "objects that landed (the layout a SecOps GCS V2 feed reads)"
-(cd "$out/bucket" && find . -type f -name '*.ndjson' | sort | sed 's|^\./||' | head -n 12)
-echo "  … $(find "$out/bucket" -name '*.ndjson' | wc -l) objects, $(cat "$out"/bucket/onepassword-*/*/*/*/*.ndjson | wc -l) events in all"
-first=$(find "$out/bucket/onepassword-audit" -name '*.ndjson' | sort | head -n 1)
+step "the gcloud shim: the real gcloud for storage, Cloud Logging and Cloud Scheduler simulated"
+cp "$root/testkit/src/gcloud_shim.py" "$out/bin/gcloud"
+chmod +x "$out/bin/gcloud"
+echo "any-token" >"$out/access-token"
+python3 - "$out" <<PY
+import json, sys
+out = sys.argv[1]
+json.dump({
+    "real_gcloud": "$real_gcloud", "project": "$project", "region": "$region",
+    "storage_endpoint": "$gcs", "storage_config": out + "/gcloud-config", "token_file": out + "/access-token",
+    "pubsub": "127.0.0.1:$pubsub_port", "jobs": {"$job": {"project": "$project", "topic": "$topic"}},
+    "logs": {"$service": {"stdout": out + "/logs/$service.stdout"}}, "rules": [],
+}, open(out + "/bin/local-cloud.json", "w"), indent=2)
+PY
+export PATH="$out/bin:$PATH"
+echo "gcloud is now $(command -v gcloud)"
+
+step "objects that landed (gcloud storage ls, the layout a SecOps GCS V2 feed reads)"
+gcloud storage ls "gs://$bucket/**" --project "$project" >"$out/objects.txt"
+grep '\.ndjson$' "$out/objects.txt" | head -n 12
+echo "  … $(grep -c '\.ndjson$' "$out/objects.txt") data objects, and the checkpoints:"
+grep -v '\.ndjson$' "$out/objects.txt"
+first=$(gcloud storage ls "gs://$bucket/onepassword-audit/**" --project "$project" | head -n 1)
 echo "first audit event, byte-for-byte as the API sent it:"
-head -n 1 "$first" | cut -c 1-300
+gcloud storage cat "$first" --project "$project" | head -n 1 | cut -c 1-300
 echo "…"
 
 step "the audit events checkpoint (outside every feed prefix)"
-cat "$out/bucket/onepassword-secops-state/auditevents.json"
+gcloud storage cat "gs://$bucket/onepassword-secops-state/auditevents.json" --project "$project"
 
-step "SecOps feed settings for this output"
 cat >"$out/onepassword-secops.yaml" <<YAML
-project_id: demo-project-123
-region: us-central1
+project_id: $project
+region: $region
 streams: [auditevents, signinattempts, itemusages]
 YAML
+
+step "provision status (the operator's view: checkpoints through gcloud storage, the last run from the logs)"
+"$bin/provision" status --config "$out/onepassword-secops.yaml"
+
+step "provision verify (forces a run through the scheduler job, waits for its summary, lists what it wrote)"
+"$bin/provision" verify --config "$out/onepassword-secops.yaml" --timeout 60 --poll 1
+
+step "SecOps feed settings for this output"
 "$bin/provision" feed-instructions --config "$out/onepassword-secops.yaml"
 
-step "done: logs in $out/collector.log (Cloud Logging JSON), objects in $out/bucket"
+step "done: collector logs in $out/logs (Cloud Logging JSON), every gcloud call in $out/bin/calls.jsonl; stopping the local cloud"

@@ -57,7 +57,8 @@ pub async fn build(settings: &Settings) -> Result<Pipeline, StartError> {
     }
     Ok(
         Pipeline::new(client, store, settings.plans.clone(), settings.limits)
-            .with_token_expiry(expiry),
+            .with_token_expiry(expiry)
+            .with_token_fingerprint(settings.token.fingerprint()),
     )
 }
 

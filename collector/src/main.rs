@@ -37,6 +37,13 @@ async fn main() -> ExitCode {
     match run(cli, vars).await {
         Ok(code) => code,
         Err(error) => {
+            // Settings may have failed before logging started: start it (JSON unless LOG_FORMAT
+            // says text) so Cloud Logging gets this line with severity ERROR.
+            let format = match std::env::var("LOG_FORMAT").as_deref() {
+                Ok("text") => collector::config::LogFormat::Text,
+                _ => collector::config::LogFormat::Json,
+            };
+            collector::logging::init(format);
             tracing::error!(error = %format!("{error:#}"), "collector cannot start");
             eprintln!("error: {error:#}");
             ExitCode::from(2)

@@ -3,8 +3,9 @@
 use crate::pipeline::{Outcome, RunSummary};
 
 /// Logs `summary`: one `collector run summary` line (with `ok`, whether every stream finished
-/// cleanly, and `token_days_left`, -1 when the token does not expire; the alert policies read
-/// both), then one ERROR per stream that needs an
+/// cleanly, and `token_days_left`, -1 when the token does not expire, which the alert policies
+/// read; and `collector_version`, which `provision status` compares with its own), then one ERROR
+/// per stream that needs an
 /// operator and one WARNING per stream that the next run will retry.
 pub fn log_summary(summary: &RunSummary) {
     let json = serde_json::to_string(summary).unwrap_or_default();
@@ -17,6 +18,7 @@ pub fn log_summary(summary: &RunSummary) {
         duration_ms = summary.duration_ms,
         token_days_left = token_days_left.unwrap_or(-1),
         ok = !summary.has_permanent_failure() && !summary.has_transient_failure(),
+        collector_version = buildinfo::LONG,
         "collector run summary"
     );
     for stream in &summary.streams {

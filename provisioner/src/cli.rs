@@ -49,17 +49,19 @@ pub enum Command {
     /// Examples: provision deploy; provision deploy --version 0.3.0; provision deploy --build --tag v1.2.3 --source .
     Deploy(DeployArgs),
     /// Force a run and check the live pipeline end to end: a verdict, diagnosis and next step per
-    /// stream; exit status 0 only when every stream works.
+    /// stream, and the objects that run created; exit status 0 only when every stream works.
     ///
     /// Example: provision verify --format json
     Verify(VerifyArgs),
-    /// Per stream: events collected, newest event's age, cursor age, pending batch, last run; and
-    /// the token's expiry.
+    /// Per stream: events collected, newest event's age, cursor age, pending batch, last run (from
+    /// the last 7 days of logs); and the token's expiry. Exit status 1 when a checkpoint exists but
+    /// cannot be read.
     ///
     /// Example: provision status
     Status(FormatArgs),
     /// Rotate the bearer token: check it, add it as a new secret version (from OP_BEARER_TOKEN,
-    /// standard input or a prompt; never argv), confirm a run, then disable the old versions.
+    /// standard input or a prompt; never argv), wait for a successful run whose summary names the
+    /// new token, then disable the old versions.
     ///
     /// Example: provision set-token < new-token.txt
     SetToken(SetTokenArgs),

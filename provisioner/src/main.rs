@@ -271,6 +271,9 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 cli::Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
                 cli::Format::Text => print!("{}", ops::status::to_text(&status)),
             }
+            if status.has_checkpoint_errors() {
+                return Ok(ExitCode::from(1));
+            }
         }
         cli::Command::SetToken(args) => {
             let config = load(&args.format.config)?;
@@ -311,8 +314,16 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             if !rotation.collector_confirmed {
+                let hint = if rotation.runs_with_another_token > 0 {
+                    format!(
+                        " ({} run(s) since then still used the previous token: a running instance keeps the token it read at start; once {} starts a new instance, run `provision set-token` again)",
+                        rotation.runs_with_another_token, config.collector.service_name
+                    )
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "error: no successful run with the new token within {} s; the old versions ({}) stay enabled. Run `provision verify`, then `provision set-token` again",
+                    "error: no successful run with the new token within {} s{hint}; the old versions ({}) stay enabled. Run `provision verify`, then `provision set-token` again",
                     args.timeout,
                     rotation.previous_versions.join(", ")
                 );

@@ -57,6 +57,14 @@ fn summary(
     .to_string()
 }
 
+/// `answer` with the run's `token_fingerprint` set to `token`'s, as the collector logs it.
+fn fingerprinted(answer: &str, token: &str) -> String {
+    let mut entries: serde_json::Value = serde_json::from_str(answer).unwrap();
+    entries[0]["jsonPayload"]["summary"]["token_fingerprint"] =
+        collector::secret::Secret::new(token).fingerprint().into();
+    entries.to_string()
+}
+
 fn verify_with(
     summary_replies: Vec<Reply>,
     error_reply: Reply,
@@ -359,7 +367,8 @@ async fn set_token_adds_a_version_on_stdin_confirms_a_run_then_disables_the_old_
         let mut s = StandIns::new();
         s.record_env(&["OP_BEARER_TOKEN"]);
         s.on("gcloud", &["versions", "list"], Reply::ok("projects/123/secrets/onepassword-events-token/versions/2\nprojects/123/secrets/onepassword-events-token/versions/1\n"));
-        s.on("gcloud", &["logging", "read"], Reply::ok(summary(true, &[("auditevents", 3, "drained", None)], Some(&expiry))));
+        let logged = summary(true, &[("auditevents", 3, "drained", None)], Some(&expiry));
+        s.on("gcloud", &["logging", "read"], Reply::ok(fingerprinted(&logged, &token)));
         s.add("gcloud");
         let out = provision(dir.path(), &s, &["set-token", "--api-base", &base, "--timeout", "2", "--poll", "1", "--format", "json"], Some(&token));
         (out, s.calls())

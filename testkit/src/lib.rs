@@ -1,13 +1,24 @@
 //! Test support shared by the workspace's integration tests: finding the installed test tools,
-//! free loopback ports, a real fake-gcs-server on loopback, and recording stand-ins for external
-//! commands such as `terraform` and `gcloud`.
+//! free loopback ports, a real fake-gcs-server on loopback, recording stand-ins for external
+//! commands such as `terraform` and `gcloud`, and the local cloud (fake-gcs-server behind storage
+//! permission gates, the Pub/Sub emulator, the collector as a service, a `gcloud` shim).
 
+mod cargo_bin;
 mod fake_gcs;
 pub mod gcloud_parse;
+mod local_cloud;
+mod pubsub;
+mod reaper;
 mod standin;
+mod storage_gate;
 mod tools;
 
+pub use cargo_bin::cargo_bin;
 pub use fake_gcs::FakeGcs;
 pub use gcloud_parse::ParseCheck;
+pub use local_cloud::{Deployment, GCLOUD_SHIM, LocalCloud, ShimCall};
+pub use pubsub::{PubSubEmulator, PubSubError};
+pub use reaper::Reaped;
 pub use standin::{Call, Reply, StandIns};
+pub use storage_gate::{Access, StorageGate};
 pub use tools::{free_port, tool, workspace_root};

@@ -132,6 +132,7 @@ pub struct Pipeline {
     limits: Limits,
     stop: Arc<AtomicBool>,
     token_expires_at: Option<DateTime<Utc>>,
+    token_fingerprint: Option<String>,
 }
 
 impl Pipeline {
@@ -149,12 +150,19 @@ impl Pipeline {
             limits,
             stop: Arc::new(AtomicBool::new(false)),
             token_expires_at: None,
+            token_fingerprint: None,
         }
     }
 
     /// Records the token's expiry, reported in every run summary.
     pub fn with_token_expiry(mut self, expires_at: Option<DateTime<Utc>>) -> Self {
         self.token_expires_at = expires_at;
+        self
+    }
+
+    /// Records which token runs use (its fingerprint), reported in every run summary.
+    pub fn with_token_fingerprint(mut self, fingerprint: String) -> Self {
+        self.token_fingerprint = Some(fingerprint);
         self
     }
 
@@ -184,6 +192,8 @@ impl Pipeline {
                 .await;
             streams.push(summary);
         }
-        RunSummary::new(streams, started.elapsed(), self.token_expires_at)
+        let mut summary = RunSummary::new(streams, started.elapsed(), self.token_expires_at);
+        summary.token_fingerprint = self.token_fingerprint.clone();
+        summary
     }
 }

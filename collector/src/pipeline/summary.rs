@@ -84,6 +84,10 @@ pub struct RunSummary {
     pub duration_ms: u64,
     /// The bearer token's expiry, when it is a JWT with `exp`.
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// Which token the run used ([`crate::secret::Secret::fingerprint`]), so `provision set-token`
+    /// can confirm a run with the new one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_fingerprint: Option<String>,
 }
 
 impl RunSummary {
@@ -97,6 +101,7 @@ impl RunSummary {
             streams,
             duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
             token_expires_at,
+            token_fingerprint: None,
         }
     }
 

@@ -30,6 +30,10 @@ pub struct RunRecord {
     pub ok: bool,
     /// The token's expiry the run read, if any.
     pub token_expires_at: Option<String>,
+    /// Which token the run used (`collector::secret::Secret::fingerprint`), if logged.
+    pub token_fingerprint: Option<String>,
+    /// The collector's `VERSION (COMMIT)`, if logged (collectors before 0.1.0 did not).
+    pub collector_version: Option<String>,
     /// Per stream.
     pub streams: Vec<StreamRecord>,
 }
@@ -54,6 +58,18 @@ pub fn summary_filter(config: &Config, since: Option<&str>) -> String {
     filter
 }
 
+/// The object name of `stream`'s checkpoint.
+pub fn checkpoint_key(config: &Config, stream: &str) -> String {
+    if stream == "auditevents" {
+        config.state_key()
+    } else {
+        format!(
+            "{}/{stream}.json",
+            config.checkpoint_prefix.trim_matches('/')
+        )
+    }
+}
+
 /// Parses a log entry holding a run summary.
 pub fn parse_run(entry: &serde_json::Value) -> Option<RunRecord> {
     let payload = &entry["jsonPayload"];
@@ -69,7 +85,11 @@ pub fn parse_run(entry: &serde_json::Value) -> Option<RunRecord> {
                 .as_str()
                 .unwrap_or("unknown")
                 .to_owned(),
-            detail: s["outcome"]["detail"].as_str().map(str::to_owned),
+            // A string, or an object with a `reason` (a rate-limited stop also names its reset).
+            detail: s["outcome"]["detail"]
+                .as_str()
+                .or_else(|| s["outcome"]["detail"]["reason"].as_str())
+                .map(str::to_owned),
             newest_event_age_seconds: s["newest_event_age_seconds"].as_i64(),
         })
         .collect();
@@ -77,6 +97,8 @@ pub fn parse_run(entry: &serde_json::Value) -> Option<RunRecord> {
         timestamp: entry["timestamp"].as_str().unwrap_or_default().to_owned(),
         ok: payload["ok"].as_bool().unwrap_or(false),
         token_expires_at: summary["token_expires_at"].as_str().map(str::to_owned),
+        token_fingerprint: summary["token_fingerprint"].as_str().map(str::to_owned),
+        collector_version: payload["collector_version"].as_str().map(str::to_owned),
         streams,
     })
 }

@@ -6,5 +6,5 @@ pub mod set_token;
 pub mod status;
 pub mod verify;
 
-pub use gcloud::Gcloud;
+pub use gcloud::{Gcloud, GcloudError, LOG_WINDOW_DAYS};
 pub use logs::{RunRecord, StreamRecord};

@@ -4,11 +4,11 @@
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
-use collector::onepassword::token::TokenClaims;
 use collector::secret::Secret;
 use serde::Serialize;
 
 use super::Gcloud;
+use super::gcloud::GcloudError;
 use super::logs::{parse_run, summary_filter};
 use crate::config::Config;
 use crate::runner::{self, StepError};
@@ -25,9 +25,12 @@ pub enum SetTokenError {
     /// The token could not be read or checked.
     #[error(transparent)]
     Token(#[from] TokenError),
-    /// A gcloud call failed.
+    /// Storing the token failed.
     #[error(transparent)]
     Step(#[from] StepError),
+    /// A gcloud call failed.
+    #[error(transparent)]
+    Gcloud(#[from] GcloudError),
 }
 
 /// What `set-token` did.
@@ -37,13 +40,21 @@ pub struct Rotation {
     pub token: TokenReport,
     /// Versions enabled before the new one was added.
     pub previous_versions: Vec<String>,
-    /// Whether a run after the change succeeded (with the new token, when its expiry tells).
+    /// When the new version had been added; only runs logged after it count.
+    pub added_at: String,
+    /// Whether a run logged after `added_at` succeeded with the new token (its summary's
+    /// `token_fingerprint`).
     pub collector_confirmed: bool,
+    /// The confirming run's log time.
+    pub confirmed_by_run_at: Option<String>,
+    /// Runs after `added_at` that still used another token (an instance started before the new
+    /// version existed keeps the token it read at start).
+    pub runs_with_another_token: usize,
     /// Versions disabled (only after the confirmation).
     pub disabled_versions: Vec<String>,
 }
 
-fn enabled_versions(gcloud: &Gcloud, secret: &str) -> Result<Vec<String>, StepError> {
+fn enabled_versions(gcloud: &Gcloud, secret: &str) -> Result<Vec<String>, GcloudError> {
     let text = gcloud.run(&[
         "secrets",
         "versions",
@@ -82,43 +93,41 @@ pub async fn set_token(
         ));
     }
     let previous_versions = enabled_versions(gcloud, &config.secret)?;
-    let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     runner::run(&[crate::steps::store_token(
         config,
         token.clone(),
         std::path::Path::new("."),
     )])?;
+    // Only a run that starts after the version exists can read it.
+    let added_at = Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true);
 
-    // Confirm the collector works with the new token before retiring the old ones.
+    // Confirm the collector works with the new token before retiring the old ones: a successful
+    // run, logged after the version was added, whose summary names this token.
     gcloud.run_job(&config.schedule.job_name)?;
-    let new_expiry = TokenClaims::decode(token.expose())
-        .and_then(|c| c.expires_at())
-        .map(|t| t.to_rfc3339());
+    let fingerprint = token.fingerprint();
     let deadline = Instant::now() + timeout;
-    let collector_confirmed = loop {
-        let run = gcloud
-            .logs(&summary_filter(config, Some(&started_at)), 1)?
-            .first()
-            .and_then(parse_run);
-        if let Some(run) = run {
-            let same_token = match (&new_expiry, &run.token_expires_at) {
-                (Some(new), Some(seen)) => {
-                    chrono::DateTime::parse_from_rfc3339(seen)
-                        .ok()
-                        .map(|t| t.to_utc().to_rfc3339())
-                        == Some(new.clone())
-                }
-                _ => true,
-            };
-            if run.ok && same_token {
-                break true;
-            }
+    let (confirmed_by_run_at, runs_with_another_token) = loop {
+        let runs: Vec<_> = gcloud
+            .logs(&summary_filter(config, Some(&added_at)), 20)?
+            .iter()
+            .filter_map(parse_run)
+            .collect();
+        let confirmed = runs
+            .iter()
+            .find(|r| r.ok && r.token_fingerprint.as_deref() == Some(fingerprint.as_str()));
+        let others = runs
+            .iter()
+            .filter(|r| r.token_fingerprint.as_deref() != Some(fingerprint.as_str()))
+            .count();
+        if let Some(run) = confirmed {
+            break (Some(run.timestamp.clone()), others);
         }
         if Instant::now() + poll > deadline {
-            break false;
+            break (None, others);
         }
         std::thread::sleep(poll);
     };
+    let collector_confirmed = confirmed_by_run_at.is_some();
     let mut disabled_versions = Vec::new();
     if collector_confirmed {
         for version in &previous_versions {
@@ -136,7 +145,10 @@ pub async fn set_token(
     Ok(Rotation {
         token: report,
         previous_versions,
+        added_at,
         collector_confirmed,
+        confirmed_by_run_at,
+        runs_with_another_token,
         disabled_versions,
     })
 }

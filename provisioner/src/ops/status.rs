@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use collector::checkpoint::Checkpoint;
 use serde::Serialize;
 
-use super::logs::{parse_run, summary_filter};
+use super::gcloud::{GcloudError, LOG_WINDOW_DAYS};
+use super::logs::{checkpoint_key, parse_run, summary_filter};
 use super::{Gcloud, RunRecord};
 use crate::config::Config;
-use crate::runner::StepError;
 
 /// One stream's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,6 +16,8 @@ pub struct StreamStatus {
     pub stream: String,
     /// Whether its checkpoint exists.
     pub has_checkpoint: bool,
+    /// Why an existing checkpoint cannot be used (invalid, or written by a newer collector).
+    pub checkpoint_error: Option<String>,
     /// Events committed since the checkpoint was created.
     pub events_total: u64,
     /// Last commit of a batch with events.
@@ -37,69 +39,98 @@ pub struct StreamStatus {
 pub struct Status {
     /// Per stream.
     pub streams: Vec<StreamStatus>,
-    /// The last run summary, if one was logged in the last week.
+    /// The newest run summary logged in the last [`LOG_WINDOW_DAYS`] days, if any.
     pub last_run: Option<RunRecord>,
     /// The token's expiry as the last run read it.
     pub token_expires_at: Option<String>,
     /// Days left.
     pub token_days_left: Option<i64>,
+    /// The deployed collector's `VERSION (COMMIT)`, as its last run reported it.
+    pub collector_version: Option<String>,
+    /// This provisioner's `VERSION (COMMIT)`.
+    pub provisioner_version: String,
+    /// Set when the deployed collector's version differs from this provisioner's: what to do.
+    pub version_warning: Option<String>,
+}
+
+/// A warning when the collector reporting `deployed` is another release than this provisioner.
+fn version_warning(deployed: Option<&str>) -> Option<String> {
+    let deployed = deployed?.split_whitespace().next()?;
+    (deployed != buildinfo::VERSION).then(|| {
+        format!(
+            "the deployed collector is {deployed}, this provision is {}: roll it out with \
+             `provision deploy --version {}`, or run provision {deployed} against this deployment",
+            buildinfo::VERSION,
+            buildinfo::VERSION
+        )
+    })
+}
+
+impl Status {
+    /// Whether some checkpoint exists but cannot be used.
+    pub fn has_checkpoint_errors(&self) -> bool {
+        self.streams.iter().any(|s| s.checkpoint_error.is_some())
+    }
 }
 
 fn age(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (now - at).num_seconds()
 }
 
-/// Reads the state of every configured stream.
-pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<Status, StepError> {
+/// Reads the state of every configured stream. A gcloud failure (a missing permission on the
+/// bucket or the logs) is an error, never "no checkpoint" or "no run".
+pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<Status, GcloudError> {
     let last_run = gcloud
         .logs(&summary_filter(config, None), 1)?
         .first()
         .and_then(parse_run);
-    let state = config.checkpoint_prefix.trim_matches('/');
-    let streams = config
-        .stream_prefixes()
-        .into_iter()
-        .map(|(stream, _)| {
-            let key = if stream == "auditevents" {
-                config.state_key()
-            } else {
-                format!("{state}/{stream}.json")
-            };
-            let checkpoint = gcloud
-                .cat(&format!("gs://{}/{key}", config.bucket.name))
-                .and_then(|text| Checkpoint::parse(&key, text.as_bytes()).ok());
-            let run = last_run
+    let mut streams = Vec::new();
+    for (stream, _) in config.stream_prefixes() {
+        let key = checkpoint_key(config, &stream);
+        let text = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))?;
+        let (checkpoint, checkpoint_error) = match &text {
+            None => (None, None),
+            Some(text) => match Checkpoint::parse(&key, text.as_bytes()) {
+                Ok(checkpoint) => (Some(checkpoint), None),
+                Err(e) => (None, Some(e.to_string())),
+            },
+        };
+        let run = last_run
+            .as_ref()
+            .and_then(|r| r.streams.iter().find(|s| s.stream == stream));
+        streams.push(StreamStatus {
+            has_checkpoint: text.is_some(),
+            checkpoint_error,
+            events_total: checkpoint.as_ref().map_or(0, |c| c.stats.events_total),
+            last_commit_at: checkpoint
                 .as_ref()
-                .and_then(|r| r.streams.iter().find(|s| s.stream == stream));
-            StreamStatus {
-                has_checkpoint: checkpoint.is_some(),
-                events_total: checkpoint.as_ref().map_or(0, |c| c.stats.events_total),
-                last_commit_at: checkpoint
-                    .as_ref()
-                    .and_then(|c| c.stats.last_commit_at)
-                    .map(|t| t.to_rfc3339()),
-                newest_event_age_seconds: checkpoint
-                    .as_ref()
-                    .and_then(|c| c.stats.newest_event_at)
-                    .map(|t| age(t, now)),
-                cursor_age_seconds: checkpoint.as_ref().map(|c| age(c.updated_at, now)),
-                pending_intent: checkpoint
-                    .as_ref()
-                    .and_then(|c| c.intent.as_ref())
-                    .map(|i| i.object.clone()),
-                last_run_outcome: run.map(|r| r.outcome.clone()),
-                last_run_events: run.map(|r| r.events),
-                stream,
-            }
-        })
-        .collect();
+                .and_then(|c| c.stats.last_commit_at)
+                .map(|t| t.to_rfc3339()),
+            newest_event_age_seconds: checkpoint
+                .as_ref()
+                .and_then(|c| c.stats.newest_event_at)
+                .map(|t| age(t, now)),
+            cursor_age_seconds: checkpoint.as_ref().map(|c| age(c.updated_at, now)),
+            pending_intent: checkpoint
+                .as_ref()
+                .and_then(|c| c.intent.as_ref())
+                .map(|i| i.object.clone()),
+            last_run_outcome: run.map(|r| r.outcome.clone()),
+            last_run_events: run.map(|r| r.events),
+            stream,
+        });
+    }
     let token_expires_at = last_run.as_ref().and_then(|r| r.token_expires_at.clone());
     let token_days_left = token_expires_at
         .as_deref()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| (t.to_utc() - now).num_days());
+    let collector_version = last_run.as_ref().and_then(|r| r.collector_version.clone());
     Ok(Status {
         streams,
+        version_warning: version_warning(collector_version.as_deref()),
+        collector_version,
+        provisioner_version: buildinfo::LONG.to_owned(),
         last_run,
         token_expires_at,
         token_days_left,
@@ -132,10 +163,10 @@ pub fn to_text(status: &Status) -> String {
         out.push_str(&format!(
             "{:<15} {:>12} {:>13} {:>11} {:>10} {:<14} {}\n",
             s.stream,
-            if s.has_checkpoint {
-                s.events_total.to_string()
-            } else {
-                "no checkpoint".into()
+            match (s.has_checkpoint, &s.checkpoint_error) {
+                (true, None) => s.events_total.to_string(),
+                (true, Some(_)) => "unreadable".into(),
+                (false, _) => "no checkpoint".into(),
             },
             human_age(s.newest_event_age_seconds),
             human_age(s.cursor_age_seconds),
@@ -144,13 +175,20 @@ pub fn to_text(status: &Status) -> String {
             s.pending_intent.as_deref().unwrap_or("none"),
         ));
     }
+    for s in &status.streams {
+        if let Some(error) = &s.checkpoint_error {
+            out.push_str(&format!("{} checkpoint: {error}\n", s.stream));
+        }
+    }
     match &status.last_run {
         Some(run) => out.push_str(&format!(
             "last run: {} ({})\n",
             run.timestamp,
             if run.ok { "ok" } else { "with failures" }
         )),
-        None => out.push_str("last run: none logged in the last week; run `provision verify`\n"),
+        None => out.push_str(&format!(
+            "last run: none logged in the last {LOG_WINDOW_DAYS} days; run `provision verify`\n"
+        )),
     }
     match (&status.token_expires_at, status.token_days_left) {
         (Some(at), Some(days)) => {
@@ -158,5 +196,42 @@ pub fn to_text(status: &Status) -> String {
         }
         _ => out.push_str("token expires: never, or not reported\n"),
     }
+    out.push_str(&format!(
+        "collector: {} (provision {})\n",
+        status
+            .collector_version
+            .as_deref()
+            .unwrap_or("not reported by the last run"),
+        status.provisioner_version
+    ));
+    if let Some(warning) = &status.version_warning {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_collector_release_is_warned_about_with_the_way_to_match() {
+        assert_eq!(version_warning(None), None);
+        assert_eq!(version_warning(Some(buildinfo::LONG)), None);
+        let own = format!("{} (0123456789ab)", buildinfo::VERSION);
+        assert_eq!(
+            version_warning(Some(&own)),
+            None,
+            "another commit of this release"
+        );
+        let warning = version_warning(Some("0.0.9 (0123456789ab)")).unwrap();
+        assert!(
+            warning.contains("the deployed collector is 0.0.9")
+                && warning.contains(&format!(
+                    "provision deploy --version {}",
+                    buildinfo::VERSION
+                )),
+            "{warning}"
+        );
+    }
 }

@@ -6,10 +6,65 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::logs::{collector_filter, parse_run, summary_filter};
+use super::gcloud::GcloudError;
+use super::logs::{checkpoint_key, collector_filter, parse_run, summary_filter};
 use super::{Gcloud, RunRecord};
 use crate::config::Config;
-use crate::runner::StepError;
+
+/// A verdict's code (kebab-case in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictCode {
+    /// The run collected events and wrote them.
+    Ok,
+    /// The run worked and found nothing new.
+    OkNoEvents,
+    /// 1Password refused the token (expired or revoked).
+    TokenRefused,
+    /// The token cannot read this stream.
+    TokenMissingFeature,
+    /// 1Password rate-limited the collector.
+    RateLimited,
+    /// The collector may not read the secret or write the bucket.
+    PermissionDenied,
+    /// The collector refused its settings.
+    InvalidConfiguration,
+    /// The run stopped on a failure that may pass.
+    Interrupted,
+    /// Another failure an operator must act on.
+    Failed,
+    /// No run summary appeared.
+    NoRun,
+}
+
+impl VerdictCode {
+    /// Whether the stream works.
+    pub fn is_ok(self) -> bool {
+        matches!(self, VerdictCode::Ok | VerdictCode::OkNoEvents)
+    }
+
+    /// The code as JSON and the text output spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerdictCode::Ok => "ok",
+            VerdictCode::OkNoEvents => "ok-no-events",
+            VerdictCode::TokenRefused => "token-refused",
+            VerdictCode::TokenMissingFeature => "token-missing-feature",
+            VerdictCode::RateLimited => "rate-limited",
+            VerdictCode::PermissionDenied => "permission-denied",
+            VerdictCode::InvalidConfiguration => "invalid-configuration",
+            VerdictCode::Interrupted => "interrupted",
+            VerdictCode::Failed => "failed",
+            VerdictCode::NoRun => "no-run",
+        }
+    }
+}
+
+impl std::fmt::Display for VerdictCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// One stream's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -19,8 +74,8 @@ pub struct Verdict {
     /// Whether the stream works.
     pub ok: bool,
     /// A short code: ok, ok-no-events, token-refused, token-missing-feature, rate-limited,
-    /// permission-denied, invalid-configuration, interrupted, no-run.
-    pub verdict: String,
+    /// permission-denied, invalid-configuration, interrupted, failed, no-run.
+    pub verdict: VerdictCode,
     /// What was seen.
     pub diagnosis: String,
     /// What to do next.
@@ -46,11 +101,11 @@ pub struct Verification {
     pub ok: bool,
 }
 
-fn verdict(stream: &str, ok: bool, code: &str, diagnosis: String, next_step: String) -> Verdict {
+fn verdict(stream: &str, code: VerdictCode, diagnosis: String, next_step: String) -> Verdict {
     Verdict {
         stream: stream.to_owned(),
-        ok,
-        verdict: code.to_owned(),
+        ok: code.is_ok(),
+        verdict: code,
         diagnosis,
         next_step,
         events: 0,
@@ -59,12 +114,13 @@ fn verdict(stream: &str, ok: bool, code: &str, diagnosis: String, next_step: Str
 }
 
 /// Forces a run and judges it, waiting up to `timeout` for its summary, polling every `poll`.
+/// A gcloud failure (a missing permission on the logs or the bucket) is an error, never a verdict.
 pub fn verify(
     config: &Config,
     gcloud: &Gcloud,
     timeout: Duration,
     poll: Duration,
-) -> Result<Verification, StepError> {
+) -> Result<Verification, GcloudError> {
     let started_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     gcloud.run_job(&config.schedule.job_name)?;
     let error_filter = format!(
@@ -99,7 +155,6 @@ pub fn verify(
         std::thread::sleep(poll);
     };
 
-    let state = config.checkpoint_prefix.trim_matches('/');
     let mut streams = Vec::new();
     for (stream, prefix) in config.stream_prefixes() {
         let record = run
@@ -109,13 +164,12 @@ pub fn verify(
             None => {
                 let all = errors.join(" | ");
                 if all.contains("invalid configuration") {
-                    verdict(&stream, false, "invalid-configuration", format!("the collector cannot start: {all}"),
+                    verdict(&stream, VerdictCode::InvalidConfiguration, format!("the collector cannot start: {all}"),
                         "fix the setting named in the error in the config and run `provision apply`".into())
                 } else if all.to_lowercase().contains("permission") {
                     verdict(
                         &stream,
-                        false,
-                        "permission-denied",
+                        VerdictCode::PermissionDenied,
                         format!("the collector cannot start: {all}"),
                         format!(
                             "grant the collector's service account access to the secret {} and the bucket (`provision apply` restores both)",
@@ -125,8 +179,7 @@ pub fn verify(
                 } else {
                     verdict(
                         &stream,
-                        false,
-                        "no-run",
+                        VerdictCode::NoRun,
                         format!(
                             "no run summary appeared within {} s of forcing the scheduler job",
                             timeout.as_secs()
@@ -146,34 +199,38 @@ pub fn verify(
                 let detail = r.detail.clone().unwrap_or_default();
                 let lower = detail.to_lowercase();
                 let mut v = match r.outcome.as_str() {
-                    "permanent" if lower.contains("401") && lower.contains("feature") => verdict(&stream, false, "token-missing-feature",
+                    "permanent" if lower.contains("401") && lower.contains("feature") => verdict(&stream, VerdictCode::TokenMissingFeature,
                         format!("the token cannot read {stream}: {detail}"),
                         format!("issue a token with the {stream} events selected in 1Password (Integrations > Events Reporting), then `provision set-token`")),
-                    "permanent" if lower.contains("401") => verdict(&stream, false, "token-refused",
+                    "permanent" if lower.contains("401") => verdict(&stream, VerdictCode::TokenRefused,
                         format!("1Password refused the token (expired or revoked): {detail}"),
                         "issue a new token in 1Password and run `provision set-token`".into()),
-                    "permanent" if lower.contains("permission denied") || lower.contains("storage refused") || lower.contains("403") => verdict(&stream, false, "permission-denied",
+                    "permanent" if lower.contains("permission denied") || lower.contains("storage refused") || lower.contains("403") => verdict(&stream, VerdictCode::PermissionDenied,
                         format!("the collector cannot write to the bucket: {detail}"),
                         format!("grant {}@{}.iam.gserviceaccount.com roles/storage.objectUser on gs://{} (`provision apply` restores it)", config.service_accounts.collector, config.project_id, config.bucket.name)),
-                    "permanent" => verdict(&stream, false, "failed", detail.clone(), "act on the error above, then run `provision verify` again".into()),
-                    "transient" if lower.contains("429") => verdict(&stream, false, "rate-limited",
+                    "permanent" => verdict(&stream, VerdictCode::Failed, detail.clone(), "act on the error above, then run `provision verify` again".into()),
+                    "rate_limited" => verdict(&stream, VerdictCode::RateLimited,
+                        format!("1Password's request limit for this token is spent; the run stopped cleanly: {detail}"),
+                        "nothing is lost: the checkpoint is saved and the next run after the reset continues; if it recurs, check for other integrations using the same token".into()),
+                    "transient" if lower.contains("429") => verdict(&stream, VerdictCode::RateLimited,
                         format!("1Password rate-limited the collector (600 requests a minute per token): {detail}"),
                         "nothing is lost: the next run resumes from the checkpoint; if it persists, check for other integrations using the same token".into()),
-                    "transient" => verdict(&stream, false, "interrupted", format!("the run was interrupted: {detail}"),
+                    "transient" => verdict(&stream, VerdictCode::Interrupted, format!("the run was interrupted: {detail}"),
                         "nothing is lost: Pub/Sub redelivers and the next run resumes from the checkpoint; run `provision verify` again".into()),
                     _ if r.events == 0 => {
-                        let key = if stream == "auditevents" { config.state_key() } else { format!("{state}/{stream}.json") };
-                        let cursor = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name)).map_or_else(
-                            || "no checkpoint yet".to_owned(),
-                            |text| serde_json::from_str::<serde_json::Value>(&text).ok()
-                                .and_then(|c| c["updated_at"].as_str().map(|t| format!("checkpoint last written {t}")))
-                                .unwrap_or_else(|| "checkpoint unreadable".into()),
-                        );
-                        verdict(&stream, true, "ok-no-events",
+                        let key = checkpoint_key(config, &stream);
+                        let cursor = match gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))? {
+                            None => "no checkpoint yet".to_owned(),
+                            Some(text) => match collector::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
+                                Ok(c) => format!("checkpoint last written {}", c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+                                Err(e) => format!("but {e}"),
+                            },
+                        };
+                        verdict(&stream, VerdictCode::OkNoEvents,
                             format!("the run worked but found no new events ({cursor}; a first run looks back {} hours)", config.collector.lookback_hours),
                             "nothing to do if your account was quiet; otherwise check the token's account with `provision check-token`".into())
                     }
-                    _ => verdict(&stream, true, "ok", format!("collected {} events into {} objects", r.events, r.objects), "nothing to do".into()),
+                    _ => verdict(&stream, VerdictCode::Ok, format!("collected {} events into {} objects", r.events, r.objects), "nothing to do".into()),
                 };
                 v.events = r.events;
                 v
@@ -219,4 +276,28 @@ pub fn to_text(v: &Verification) -> String {
         "\nthe pipeline needs attention\n"
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VerdictCode::*;
+
+    #[test]
+    fn codes_are_spelled_the_same_in_json_and_text() {
+        for code in [
+            Ok,
+            OkNoEvents,
+            TokenRefused,
+            TokenMissingFeature,
+            RateLimited,
+            PermissionDenied,
+            InvalidConfiguration,
+            Interrupted,
+            Failed,
+            NoRun,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(code.is_ok(), matches!(code, Ok | OkNoEvents));
+        }
+    }
 }
