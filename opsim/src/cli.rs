@@ -76,6 +76,9 @@ pub struct ServeArgs {
     /// Enforce the real API's limit of 600 requests per minute per token.
     #[arg(long)]
     pub rate_limit: bool,
+    /// Milliseconds added to every events request (every page), like a network round trip.
+    #[arg(long, default_value_t = 0)]
+    pub page_delay_ms: u64,
     /// Probability in 0..=1 of a random fault (429, 5xx, cut body, malformed JSON) per request.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,

@@ -36,6 +36,7 @@ pub struct SimConfig {
     backlog_end: Option<DateTime<Utc>>,
     rate_limit: Option<u32>,
     faults: FaultPlan,
+    page_delay: std::time::Duration,
 }
 
 impl SimConfig {
@@ -49,6 +50,7 @@ impl SimConfig {
             backlog_end: None,
             rate_limit: None,
             faults: FaultPlan::none(),
+            page_delay: std::time::Duration::ZERO,
         }
     }
 
@@ -84,6 +86,12 @@ impl SimConfig {
         self
     }
 
+    /// Answers every events request (every page) this much later: a network round trip.
+    pub fn with_page_delay(mut self, delay: std::time::Duration) -> Self {
+        self.page_delay = delay;
+        self
+    }
+
     /// Injects these faults.
     pub fn with_faults(mut self, plan: FaultPlan) -> Self {
         self.faults = plan;
@@ -103,6 +111,7 @@ struct Shared {
     tokens: Vec<TokenGrant>,
     account_uuid: String,
     issued_at: DateTime<Utc>,
+    page_delay: std::time::Duration,
     inner: Mutex<Inner>,
 }
 
@@ -156,6 +165,7 @@ impl Simulator {
             tokens: config.tokens,
             account_uuid: base32_uuid(&mut rng),
             issued_at: now - Duration::days(1),
+            page_delay: config.page_delay,
             inner: Mutex::new(Inner {
                 logs,
                 served: HashMap::new(),
@@ -461,6 +471,9 @@ async fn events(
     body: Bytes,
 ) -> Response {
     shared.lock().requests += 1;
+    if !shared.page_delay.is_zero() {
+        tokio::time::sleep(shared.page_delay).await;
+    }
     let stream: Stream = match (version.as_str(), stream.parse()) {
         ("v1" | "v2", Ok(stream)) => stream,
         _ => return error(StatusCode::NOT_FOUND, "Not Found"),
