@@ -58,6 +58,7 @@ pub enum FaultedRequests {
 #[derive(Debug, Clone)]
 pub struct StorageFaultPlan {
     random: Option<(rand_chacha::ChaCha8Rng, f64, Vec<StorageFault>)>,
+    every: Option<(u64, Vec<StorageFault>)>,
     requests: FaultedRequests,
 }
 
@@ -66,7 +67,19 @@ impl StorageFaultPlan {
     pub fn none() -> Self {
         Self {
             random: None,
+            every: None,
             requests: FaultedRequests::All,
+        }
+    }
+
+    /// Every `n`th request of `requests` gets the next of `kinds`, round robin: with `n` coprime
+    /// to the number of requests a protocol step makes, every kind lands on every step in turn.
+    pub fn every(n: u64, kinds: Vec<StorageFault>, requests: FaultedRequests) -> Self {
+        assert!(n >= 1 && !kinds.is_empty(), "n >= 1 and at least one kind");
+        Self {
+            random: None,
+            every: Some((n, kinds)),
+            requests,
         }
     }
 
@@ -84,6 +97,7 @@ impl StorageFaultPlan {
         );
         Self {
             random: Some((rand_chacha::ChaCha8Rng::seed_from_u64(seed), rate, kinds)),
+            every: None,
             requests,
         }
     }
@@ -96,6 +110,7 @@ struct State {
     queued: VecDeque<StorageFault>,
     injected: [u64; 4],
     requests: u64,
+    eligible: u64,
 }
 
 #[derive(Debug)]
@@ -121,17 +136,23 @@ impl Shared {
             FaultedRequests::All => true,
             FaultedRequests::Writes => is_write,
         };
-        let mut fault = if eligible {
-            state.queued.pop_front()
-        } else {
-            None
-        };
+        if !eligible {
+            return (state.delay, None);
+        }
+        state.eligible += 1;
+        let eligible = state.eligible;
+        let mut fault = state.queued.pop_front();
         if fault.is_none()
-            && eligible
             && let Some((rng, rate, kinds)) = state.plan.random.as_mut()
             && rng.random_bool(*rate)
         {
             fault = Some(kinds[rng.random_range(0..kinds.len())]);
+        }
+        if fault.is_none()
+            && let Some((n, kinds)) = &state.plan.every
+            && eligible.is_multiple_of(*n)
+        {
+            fault = Some(kinds[((eligible / n - 1) % kinds.len() as u64) as usize]);
         }
         if let Some(fault) = fault {
             state.injected[fault.index()] += 1;
@@ -182,6 +203,7 @@ impl StorageProxy {
                 queued: VecDeque::new(),
                 injected: [0; 4],
                 requests: 0,
+                eligible: 0,
             }),
         });
         let serving = shared.clone();
@@ -222,9 +244,11 @@ impl StorageProxy {
         self.shared.lock().delay = delay;
     }
 
-    /// Replaces the random fault plan.
+    /// Replaces the fault plan (and restarts its count of eligible requests).
     pub fn set_faults(&self, plan: StorageFaultPlan) {
-        self.shared.lock().plan = plan;
+        let mut state = self.shared.lock();
+        state.plan = plan;
+        state.eligible = 0;
     }
 
     /// Injects `fault` into the next eligible request (after earlier queued ones).

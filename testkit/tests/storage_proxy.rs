@@ -105,6 +105,22 @@ async fn random_faults_hit_only_writes_when_asked_and_repeat_for_a_seed() {
         outcomes.push(seen);
     }
     assert_eq!(outcomes[0], outcomes[1], "the same seed, the same faults");
+
+    // Every third write, kinds in turn.
+    let proxy = StorageProxy::start(&gcs.endpoint()).await.unwrap();
+    proxy.set_faults(StorageFaultPlan::every(
+        3,
+        vec![
+            StorageFault::TooManyRequests,
+            StorageFault::UnavailableBeforeForwarding,
+        ],
+        FaultedRequests::Writes,
+    ));
+    let mut seen = Vec::new();
+    for i in 0..9 {
+        seen.push(upload(&proxy.endpoint(), &format!("e{i}")).await.unwrap());
+    }
+    assert_eq!(seen, [200, 200, 429, 200, 200, 503, 200, 200, 429]);
 }
 
 #[tokio::test]
