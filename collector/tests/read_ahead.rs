@@ -269,3 +269,40 @@ async fn a_conflict_on_its_own_landed_intent_uses_the_batch_in_hand() {
     assert!(checkpoint(&store).await.intent.is_none());
     assert_exactly_once(&sim, &store);
 }
+
+#[test]
+fn batches_in_flight_is_a_setting_from_1_to_8_defaulting_to_3() {
+    use collector::config::{Settings, VARIABLES, Vars};
+    assert!(
+        VARIABLES.contains(&"BATCHES_IN_FLIGHT"),
+        "read from the environment"
+    );
+    let vars = |in_flight: Option<&str>| -> Vars {
+        let mut v: Vars = [
+            ("OP_API_BASE", "https://events.1password.com"),
+            ("OP_BEARER_TOKEN", "tok-123"),
+            ("GCS_BUCKET", "onepassword-audit-secops-logs"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        if let Some(n) = in_flight {
+            v.insert("BATCHES_IN_FLIGHT".into(), n.into());
+        }
+        v
+    };
+    let limits = |v: Vars| Settings::from_vars(&v).unwrap().limits;
+    assert_eq!(limits(vars(None)).batches_in_flight, 3);
+    assert_eq!(limits(vars(Some("1"))).batches_in_flight, 1);
+    assert_eq!(limits(vars(Some("8"))).batches_in_flight, 8);
+    for bad in ["0", "9", "two"] {
+        let problems = Settings::from_vars(&vars(Some(bad))).unwrap_err().0;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].variable, "BATCHES_IN_FLIGHT");
+        assert!(
+            problems[0].message.contains("1..=8"),
+            "{}",
+            problems[0].message
+        );
+    }
+}
