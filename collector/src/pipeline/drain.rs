@@ -15,6 +15,11 @@
 //! what it wrote. Recording the count and hash matters: a run that simply refetched and wrote
 //! whatever came back could meet more events than the recorded batch and commit a cursor past
 //! events that are not in the object a racing run created.
+//!
+//! The drain is the only writer, one batch at a time; a read-ahead task (`read_ahead.rs`) fetches the
+//! next batches meanwhile. A batch read ahead is recorded only if the checkpoint stands exactly where
+//! it starts (the generation-matched record proves it still does); otherwise reading starts again
+//! from where it stands. A stop is checked before every record and discards what was read ahead.
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -220,7 +225,15 @@ impl<'a> Drain<'a> {
                 Ahead::Ended(End::MaxRecords) => return Ok(Outcome::MaxRecords),
                 Ahead::Gone => return Err(DrainError::ReadAheadGone),
             };
-            debug_assert_eq!(batch.start, checkpoint.position);
+            if batch.start != checkpoint.position {
+                // Never expected (the read-ahead was chosen for this position); read again from it.
+                ahead = None;
+                loaded = Loaded {
+                    checkpoint: Some(checkpoint),
+                    generation,
+                };
+                continue;
+            }
             // A stop that came while the batch was fetched discards it: nothing is recorded yet.
             if let Some(outcome) = self.must_stop() {
                 return Ok(outcome);
