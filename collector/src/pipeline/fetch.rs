@@ -47,7 +47,7 @@ impl Fetcher {
     /// more; with `exactly`, stops at that many events (truncating the last page) instead.
     pub async fn batch(&self, start: &Position, exactly: Option<u64>) -> Result<Batch, ApiError> {
         let limits = self.limits;
-        let mut data = Vec::with_capacity(limits.batch_max_bytes.min(1 << 20));
+        let mut data = Vec::new();
         let mut position = start.clone();
         let mut events = 0u64;
         let mut pages = 0u64;
@@ -58,6 +58,17 @@ impl Fetcher {
                 .await?;
             pages += 1;
             let wanted = exactly.map_or(page.len() as u64, |n| (n - events).min(page.len() as u64));
+            if pages == 1 {
+                // Size the batch once from its first page instead of doubling (and copying) it.
+                let page_bytes: usize = page.items().map(|item| item.len() + 1).sum();
+                let expected = match exactly {
+                    Some(n) => n as usize,
+                    None => limits.batch_max_events,
+                };
+                let batch_pages = expected.div_ceil(page.len().max(1));
+                let estimate = (page_bytes * batch_pages).saturating_add(page_bytes / 8);
+                data.reserve(estimate.min(limits.batch_max_bytes + page_bytes));
+            }
             for item in page.items().take(wanted as usize) {
                 data.extend_from_slice(item);
                 data.push(b'\n');
