@@ -11,6 +11,7 @@
 # per storage request, default 50, via testkit's `storage-proxy` in front of the emulator;
 # BENCH_LATENCY_EVENTS events, default 60,000). Prints min/median/max wall time, CPU seconds per
 # million events and peak RSS of each, and the collector's ratios to the floors of the same run.
+# BENCH_RUNS (default 5) sets the number of runs.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,8 +31,14 @@ if [ -z "$fake_gcs" ]; then
   bash scripts/install-test-deps.sh >&2
   fake_gcs=$root/.tools/bin/fake-gcs-server
 fi
-cargo build --release --locked -p collector -p opsim -p testkit --bins --example write_floor >&2
-bin="${CARGO_TARGET_DIR:-$root/target}/release"
+# BENCH_PROFILE=dev runs unoptimized binaries: a quick check of this script, not a measurement.
+if [ "${BENCH_PROFILE:-release}" = dev ]; then
+  cargo build --locked -p collector -p opsim -p testkit --bins --example write_floor >&2
+  bin="${CARGO_TARGET_DIR:-$root/target}/debug"
+else
+  cargo build --release --locked -p collector -p opsim -p testkit --bins --example write_floor >&2
+  bin="${CARGO_TARGET_DIR:-$root/target}/release"
+fi
 work=$(mktemp -d)
 opsim_pid='' gcs_pid='' proxy_pid=''
 # Only processes this script started and that still run: a stopped one's id is forgotten at once.
