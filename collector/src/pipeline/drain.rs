@@ -21,10 +21,13 @@
 //! it starts (the generation-matched record proves it still does); otherwise reading starts again
 //! from where it stands. A stop is checked before every record and discards what was read ahead.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use super::buffers::BufferPool;
 use super::fetch::Fetcher;
 use super::naming::{digest, object_name};
 use super::read_ahead::{Ahead, End, ReadAhead};
@@ -110,6 +113,7 @@ impl<'a> Drain<'a> {
                 stream: plan.stream,
                 limits: pipeline.limits,
                 deadline,
+                buffers: Arc::new(BufferPool::new(pipeline.limits.batches_in_flight)),
             },
             deadline,
             summary: StreamSummary::new(plan.stream),
@@ -353,12 +357,22 @@ impl<'a> Drain<'a> {
     /// had (with the same bytes).
     async fn create_object(&self, intent: &Intent, data: Vec<u8>) -> Result<bool, DrainError> {
         let data = Bytes::from(data);
-        match self
+        let written = self
             .pipeline
             .store
-            .write(&intent.object, data, NDJSON, Precondition::DoesNotExist)
-            .await
-        {
+            .write(
+                &intent.object,
+                data.clone(),
+                NDJSON,
+                Precondition::DoesNotExist,
+            )
+            .await;
+        // Reuse the buffer only when nothing else holds it (a store keeping the bytes, such as
+        // the in-memory one, keeps them to itself).
+        if let Ok(unique) = data.try_into_mut() {
+            self.fetcher.buffers.give(unique.into());
+        }
+        match written {
             Ok(_) => Ok(true),
             Err(StorageError::PreconditionFailed { .. }) => Ok(false),
             Err(e) => Err(e.into()),

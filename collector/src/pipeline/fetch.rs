@@ -3,7 +3,10 @@
 
 use tokio::time::Instant;
 
+use std::sync::Arc;
+
 use super::Limits;
+use super::buffers::BufferPool;
 use crate::onepassword::{ApiError, Client, Position, Stream};
 
 /// A batch fetched from the API, as NDJSON, with the position it starts at.
@@ -40,6 +43,8 @@ pub(super) struct Fetcher {
     pub limits: Limits,
     /// No retry waits past this instant.
     pub deadline: Instant,
+    /// Where batch buffers come from (and go back to once written).
+    pub buffers: Arc<BufferPool>,
 }
 
 impl Fetcher {
@@ -47,7 +52,7 @@ impl Fetcher {
     /// more; with `exactly`, stops at that many events (truncating the last page) instead.
     pub async fn batch(&self, start: &Position, exactly: Option<u64>) -> Result<Batch, ApiError> {
         let limits = self.limits;
-        let mut data = Vec::new();
+        let mut data = self.buffers.take();
         let mut position = start.clone();
         let mut events = 0u64;
         let mut pages = 0u64;
@@ -67,6 +72,7 @@ impl Fetcher {
                 };
                 let batch_pages = expected.div_ceil(page.len().max(1));
                 let estimate = (page_bytes * batch_pages).saturating_add(page_bytes / 8);
+                // `reserve` counts from the length (0 here) and keeps a reused buffer as it is.
                 data.reserve(estimate.min(limits.batch_max_bytes + page_bytes));
             }
             for item in page.items().take(wanted as usize) {

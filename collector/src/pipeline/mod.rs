@@ -1,5 +1,6 @@
 //! A collection run: for each configured stream, drain the Events API into the store, exactly once.
 
+mod buffers;
 mod drain;
 mod fetch;
 pub mod naming;
