@@ -306,3 +306,26 @@ fn batches_in_flight_is_a_setting_from_1_to_8_defaulting_to_3() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_already_read_ahead_is_recorded_in_the_same_write_that_commits_the_last() {
+    let sim = simulator(1_000).await;
+    let store = HeldStore::new(true);
+    // Five batches; all of them fit in flight, so all are read ahead while the first object waits.
+    let p = pipeline(&sim, store.clone(), limits(100, 200, 8));
+    let run = tokio::spawn(async move { p.run().await });
+    assert_eq!(settled_requests(&sim).await, 10, "every page read ahead");
+    store.release();
+    let summary = run.await.unwrap();
+    assert_eq!(summary.streams[0].outcome, Outcome::Drained);
+    assert_eq!(summary.streams[0].events, 1_000);
+    assert_eq!(summary.streams[0].pages, 10);
+    // Record the first; then four writes that each commit one batch and record the next; then the
+    // last commit: 6 checkpoint writes for 5 batches instead of 10, plus the 5 objects.
+    assert_eq!(store.inner.writes(), 6 + 5);
+    let committed = checkpoint(&store).await;
+    assert!(committed.intent.is_none());
+    assert_eq!(committed.stats.events_total, 1_000);
+    assert_eq!(committed.stats.objects_total, 5);
+    assert_exactly_once(&sim, &store);
+}

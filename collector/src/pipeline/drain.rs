@@ -6,6 +6,10 @@
 //! 2. **create** the data object (`ifGenerationMatch=0`);
 //! 3. **commit**: position = the intent's next cursor, intent cleared (`ifGenerationMatch`).
 //!
+//! When the next batch is already read ahead, step 3 of one batch and step 1 of the next are one
+//! write (position = the committed cursor, where the next batch starts; intent = the next batch's):
+//! the state the two writes leave one after the other, without the moment between them.
+//!
 //! A crash between any two steps leaves a checkpoint that says exactly what to do next: with an
 //! intent whose object exists, commit it; with an intent whose object is missing, refetch the first
 //! `events` events after `start` (the log after a cursor only grows at its end, so they are the same
@@ -28,13 +32,13 @@ use chrono::Utc;
 use tokio::time::Instant;
 
 use super::buffers::BufferPool;
-use super::fetch::Fetcher;
+use super::fetch::{Batch, Fetcher};
 use super::naming::{digest, object_name};
 use super::read_ahead::{Ahead, End, ReadAhead};
 use super::{Outcome, Pipeline, Start, StreamPlan, StreamSummary};
 use crate::checkpoint::{Checkpoint, CheckpointLoadError, CheckpointStore, Intent, Loaded};
 use crate::onepassword::{ApiError, Position};
-use crate::storage::{Precondition, StorageError};
+use crate::storage::{Generation, Precondition, StorageError};
 
 const NDJSON: &str = "application/x-ndjson";
 
@@ -260,19 +264,10 @@ impl<'a> Drain<'a> {
             }
 
             // 1. record
-            let now = Utc::now();
-            let intent = Intent {
-                object: object_name(&self.plan.prefix, self.plan.stream, &batch.start, now),
-                start: batch.start,
-                next_cursor: batch.next_cursor,
-                events: batch.events,
-                bytes: batch.data.len() as u64,
-                xxh3: digest(&batch.data),
-                recorded_at: now,
-            };
+            let mut intent = self.intent_for(&batch);
             checkpoint.intent = Some(intent.clone());
-            checkpoint.updated_at = now;
-            let recorded = match self.checkpoints.save(&checkpoint, generation).await {
+            checkpoint.updated_at = intent.recorded_at;
+            let mut recorded = match self.checkpoints.save(&checkpoint, generation).await {
                 Ok(recorded) => recorded,
                 Err(StorageError::PreconditionFailed { .. }) => {
                     in_hand = Some((intent, batch.data));
@@ -281,30 +276,81 @@ impl<'a> Drain<'a> {
                 }
                 Err(e) => return Err(e.into()),
             };
-            if let Some(newest) = batch.newest {
-                checkpoint.stats.newest_event_at = Some(newest);
-            }
-
-            // 2. create, 3. commit; meanwhile the read-ahead task keeps fetching.
-            if self.create_object(&intent, batch.data).await? {
-                self.summary.objects += 1;
-                self.summary.bytes += intent.bytes;
-            }
-            loaded = match self.commit(checkpoint, recorded, &intent).await {
-                Ok(next) => {
-                    events_this_run += intent.events;
-                    self.summary.events += intent.events;
-                    if batch.newest.is_some() {
-                        self.summary.newest_event_at = batch.newest;
-                    }
-                    next
+            let (mut data, mut newest, mut has_more) = (batch.data, batch.newest, batch.has_more);
+            let mut _in_flight = _in_flight;
+            loop {
+                if let Some(newest) = newest {
+                    checkpoint.stats.newest_event_at = Some(newest);
                 }
-                Err(StorageError::PreconditionFailed { .. }) => self.checkpoints.load().await?,
-                Err(e) => return Err(e.into()),
-            };
-            if !batch.has_more {
+                // 2. create; meanwhile the read-ahead task keeps fetching.
+                if self.create_object(&intent, data).await? {
+                    self.summary.objects += 1;
+                    self.summary.bytes += intent.bytes;
+                }
+                // 3. commit, in the same write as recording the next batch when it is already
+                // here and the run may record it.
+                let next = if has_more
+                    && events_this_run + intent.events < max_records
+                    && self.must_stop().is_none()
+                {
+                    ahead.as_mut().and_then(ReadAhead::ready)
+                } else {
+                    None
+                };
+                let next = next
+                    .filter(|(next, _)| next.start.cursor() == Some(intent.next_cursor.as_str()));
+                let next_intent = next.as_ref().map(|(next, _)| self.intent_for(next));
+                match self
+                    .commit(checkpoint, recorded, &intent, next_intent.clone())
+                    .await
+                {
+                    Ok((saved, generation)) => {
+                        events_this_run += intent.events;
+                        self.summary.events += intent.events;
+                        if newest.is_some() {
+                            self.summary.newest_event_at = newest;
+                        }
+                        if let (Some((next, in_flight)), Some(next_intent)) = (next, next_intent) {
+                            self.summary.pages += next.pages;
+                            checkpoint = saved;
+                            recorded = generation;
+                            intent = next_intent;
+                            (data, newest, has_more) = (next.data, next.newest, next.has_more);
+                            _in_flight = in_flight;
+                            continue;
+                        }
+                        loaded = Loaded {
+                            checkpoint: Some(saved),
+                            generation: Some(generation),
+                        };
+                    }
+                    Err(StorageError::PreconditionFailed { .. }) => {
+                        if let (Some((next, _)), Some(next_intent)) = (next, next_intent) {
+                            in_hand = Some((next_intent, next.data));
+                        }
+                        loaded = self.checkpoints.load().await?;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                break;
+            }
+            if !has_more {
                 return Ok(Outcome::Drained);
             }
+        }
+    }
+
+    /// The intent recording `batch`, as of now.
+    fn intent_for(&self, batch: &Batch) -> Intent {
+        let now = Utc::now();
+        Intent {
+            object: object_name(&self.plan.prefix, self.plan.stream, &batch.start, now),
+            start: batch.start.clone(),
+            next_cursor: batch.next_cursor.clone(),
+            events: batch.events,
+            bytes: batch.data.len() as u64,
+            xxh3: digest(&batch.data),
+            recorded_at: now,
         }
     }
 
@@ -350,7 +396,11 @@ impl<'a> Drain<'a> {
                 self.summary.bytes += intent.bytes;
             }
         }
-        Ok(self.commit(checkpoint, generation, intent).await?)
+        let (checkpoint, generation) = self.commit(checkpoint, generation, intent, None).await?;
+        Ok(Loaded {
+            checkpoint: Some(checkpoint),
+            generation: Some(generation),
+        })
     }
 
     /// Creates the intent's object; `false` when another run completing the same intent already
@@ -379,24 +429,25 @@ impl<'a> Drain<'a> {
         }
     }
 
+    /// Commits `intent` (its object exists): position := its cursor. With `next`, the same write
+    /// records the next batch's intent, which starts at that cursor: the state the two writes
+    /// would leave one after the other, without the moment between them.
     async fn commit(
         &self,
         mut checkpoint: Checkpoint,
         generation: i64,
         intent: &Intent,
-    ) -> Result<Loaded, StorageError> {
+        next: Option<Intent>,
+    ) -> Result<(Checkpoint, Generation), StorageError> {
         let now = Utc::now();
         checkpoint.position = Position::Cursor(intent.next_cursor.clone());
-        checkpoint.intent = None;
+        checkpoint.intent = next;
         checkpoint.updated_at = now;
         checkpoint.stats.events_total += intent.events;
         checkpoint.stats.objects_total += 1;
         checkpoint.stats.last_commit_at = Some(now);
         let generation = self.checkpoints.save(&checkpoint, Some(generation)).await?;
-        Ok(Loaded {
-            checkpoint: Some(checkpoint),
-            generation: Some(generation),
-        })
+        Ok((checkpoint, generation))
     }
 }
 

@@ -49,6 +49,7 @@ pub(super) struct InFlight(#[allow(dead_code)] OwnedSemaphorePermit);
 pub(super) struct ReadAhead {
     next_start: Position,
     done: bool,
+    peeked: Option<Ahead>,
     rx: mpsc::Receiver<Ahead>,
     task: JoinHandle<()>,
 }
@@ -107,6 +108,7 @@ impl ReadAhead {
         ReadAhead {
             next_start: start,
             done: false,
+            peeked: None,
             rx,
             task,
         }
@@ -120,7 +122,10 @@ impl ReadAhead {
     /// The next batch (or why there is none), in order. After the stream's last batch, a failure
     /// or an end, it hands over nothing more.
     pub async fn next(&mut self) -> Ahead {
-        let ahead = self.rx.recv().await.unwrap_or(Ahead::Gone);
+        let ahead = match self.peeked.take() {
+            Some(ahead) => ahead,
+            None => self.rx.recv().await.unwrap_or(Ahead::Gone),
+        };
         match &ahead {
             Ahead::Batch(batch, _) => {
                 self.next_start = batch.next_position();
@@ -129,6 +134,27 @@ impl ReadAhead {
             Ahead::Failed(_) | Ahead::Ended(_) | Ahead::Gone => self.done = true,
         }
         ahead
+    }
+
+    /// The next batch if it is already here and holds events; without waiting. Anything else
+    /// that is here (an empty batch, a failure, an end) waits for [`ReadAhead::next`].
+    pub fn ready(&mut self) -> Option<(Batch, InFlight)> {
+        if self.done || self.peeked.is_some() {
+            return None;
+        }
+        match self.rx.try_recv() {
+            Ok(Ahead::Batch(batch, in_flight)) if batch.events > 0 => {
+                self.next_start = batch.next_position();
+                self.done = !batch.has_more;
+                Some((batch, in_flight))
+            }
+            Ok(other) => {
+                self.peeked = Some(other);
+                None
+            }
+            // Nothing yet; or the task is gone, which `next` reports.
+            Err(_) => None,
+        }
     }
 }
 
