@@ -332,6 +332,10 @@ async fn kill_9_while_storage_answers_slowly_and_with_faults() {
         child.wait().unwrap();
     }
     assert!(killed >= 4, "most runs were killed mid-way ({killed})");
+    eprintln!(
+        "{killed} kills; storage faults injected: {:?}",
+        StorageFault::ALL.map(|f| proxy.injected(f))
+    );
     proxy.set_faults(StorageFaultPlan::none());
     run_until_done(&world, &env, 3);
     world.assert_exactly_once().await;
