@@ -16,7 +16,9 @@ COPY --from=planner /build/recipe.json recipe.json
 # Dependencies only: this layer is reused until Cargo.lock or a manifest changes.
 RUN cargo chef cook --release --locked -p collector --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked -p collector --bin collector
+# The build context has no .git: the release workflow passes the commit `collector --version` names.
+ARG SOURCE_COMMIT=unknown
+RUN SOURCE_COMMIT="$SOURCE_COMMIT" cargo build --release --locked -p collector --bin collector
 
 # --- runtime -----------------------------------------------------------------------------------
 # distroless/cc: glibc and CA certificates, no shell, no package manager; runs as uid 65532.

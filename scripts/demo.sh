@@ -35,7 +35,7 @@ echo "Events API at $api"
 
 step "starting the collector service (sink: file://$out/bucket)"
 port=$(free_port)
-PORT=$port OP_API_BASE="$api" OP_BEARER_TOKEN=$token SINK_URL="file://$out/bucket" \
+LISTEN_ADDRESS=127.0.0.1 PORT=$port OP_API_BASE="$api" OP_BEARER_TOKEN=$token SINK_URL="file://$out/bucket" \
   STREAMS=auditevents,signinattempts,itemusages MAX_RECORDS=1000000 LOG_FORMAT=json \
   "$bin/collector" serve >"$out/collector.log" 2>&1 &
 pids+=($!)

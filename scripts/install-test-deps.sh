@@ -3,7 +3,10 @@
 # Shared by `scripts/test.sh` (the README's test command) and `.ci/run`.
 #
 #   .tools/venv      Python virtualenv: fake-gcs-server (GCS emulator), checkov, hadolint, zizmor, actionlint
-#   .tools/bin       stable names for the tools: fake-gcs-server, hclfmt, checkov, hadolint, zizmor, actionlint
+#   .tools/bin       stable names for the tools: fake-gcs-server, checkov, hadolint, zizmor, actionlint
+#
+# gcloud (with the Pub/Sub emulator), terraform and java come with the machine; the tests that need
+# them fail naming the missing one.
 #
 # Re-running is cheap: each step checks whether its result is already there.
 set -euo pipefail
@@ -20,22 +23,11 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# --- apt: shellcheck, Go and the HCL sources for hclfmt -------------------------------------
-apt_pkgs=()
-command -v shellcheck >/dev/null 2>&1 || apt_pkgs+=(shellcheck)
-command -v go >/dev/null 2>&1 || apt_pkgs+=(golang-go)
-[ -d /usr/share/gocode/src/github.com/hashicorp/hcl/v2 ] || apt_pkgs+=(golang-github-hashicorp-hcl-v2-dev)
-if [ ${#apt_pkgs[@]} -gt 0 ]; then
-  log "apt-get install ${apt_pkgs[*]}"
+# --- apt: shellcheck -------------------------------------------------------------------------
+if ! command -v shellcheck >/dev/null 2>&1; then
+  log "apt-get install shellcheck"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
-fi
-
-# --- hclfmt (terraform fmt's formatter), built offline from Debian's Go sources --------------
-if [ ! -x "$bin/hclfmt" ]; then
-  log "building hclfmt"
-  GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$tools/go-cache" \
-    go build -o "$bin/hclfmt" github.com/hashicorp/hcl/v2/cmd/hclfmt
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
 fi
 
 # --- Python tools in a project-local virtualenv ----------------------------------------------

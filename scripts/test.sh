@@ -12,3 +12,6 @@ export PATH="$root/.tools/bin:$PATH"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked "$@"
+# The release archives of this machine's target, made as the release workflow makes them
+# (scripts/dist.sh builds, archives, checksums and runs each binary's --version).
+bash scripts/dist.sh --out target/dist

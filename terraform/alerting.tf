@@ -53,9 +53,13 @@ resource "google_monitoring_alert_policy" "silence" {
     condition_absent {
       filter   = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.successful_runs[0].name}\" AND resource.type=\"cloud_run_revision\""
       duration = "${var.alert_silence_seconds}s"
+      # The metric has one series per revision: summed across revisions and grouped by service,
+      # so the series a deploy retires is not read as silence.
       aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_COUNT"
+        alignment_period     = "300s"
+        per_series_aligner   = "ALIGN_COUNT"
+        cross_series_reducer = "REDUCE_SUM"
+        group_by_fields      = ["resource.label.service_name"]
       }
     }
   }

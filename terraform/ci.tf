@@ -46,6 +46,8 @@ resource "google_service_account" "deployer" {
   account_id   = "${trimsuffix(substr(var.service_name, 0, 21), "-")}-deployer"
   display_name = "1Password collector deployer (GitHub Actions)"
   description  = "Builds collector images and rolls the Cloud Run service from ${var.github_repository}."
+
+  depends_on = [google_project_service.required]
 }
 
 resource "google_service_account_iam_member" "github_impersonates_deployer" {
@@ -97,6 +99,17 @@ resource "google_project_iam_member" "deployer_builds" {
   member  = "serviceAccount:${google_service_account.deployer[0].email}"
 }
 
+# `gcloud builds submit` checks that the project may use the Cloud Build API for it
+# (serviceusage.services.use), which exists only at project level.
+resource "google_project_iam_member" "deployer_uses_services" {
+  #checkov:skip=CKV_GCP_49:serviceusage.services.use exists only at project level; serviceUsageConsumer cannot enable or disable services.
+  count = local.github_enabled ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/serviceusage.serviceUsageConsumer"
+  member  = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
 # Where `gcloud builds submit --gcs-source-staging-dir` uploads the source; kept a week.
 resource "google_storage_bucket" "build_staging" {
   #checkov:skip=CKV_GCP_62:Holds only the repository's source archives, for a week; Cloud Audit Logs record admin actions (and object reads once Data Access logs are on).
@@ -121,6 +134,8 @@ resource "google_storage_bucket" "build_staging" {
       type = "Delete"
     }
   }
+
+  depends_on = [google_project_service.required]
 }
 
 resource "google_storage_bucket_iam_member" "deployer_stages_source" {
@@ -128,5 +143,15 @@ resource "google_storage_bucket_iam_member" "deployer_stages_source" {
 
   bucket = google_storage_bucket.build_staging[0].name
   role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# `gcloud builds submit --gcs-source-staging-dir` reads the staging bucket's metadata first
+# (storage.buckets.get), which objectUser lacks; this bucket only.
+resource "google_storage_bucket_iam_member" "deployer_reads_staging_bucket" {
+  count = local.github_enabled ? 1 : 0
+
+  bucket = google_storage_bucket.build_staging[0].name
+  role   = "roles/storage.legacyBucketReader"
   member = "serviceAccount:${google_service_account.deployer[0].email}"
 }

@@ -41,4 +41,7 @@ resource "google_chronicle_feed" "stream" {
       max_lookback_days      = var.secops_max_file_age_days
     }
   }
+
+  # A feed verifies it can read the bucket when it is created.
+  depends_on = [google_storage_bucket_iam_member.secops_reader]
 }

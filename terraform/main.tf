@@ -8,6 +8,8 @@ locals {
     [
       "artifactregistry.googleapis.com",
       "cloudbuild.googleapis.com",
+      # data.google_project and the project-level IAM grants of ci.tf read the project through it.
+      "cloudresourcemanager.googleapis.com",
       "cloudscheduler.googleapis.com",
       "iam.googleapis.com",
       "pubsub.googleapis.com",
@@ -25,6 +27,9 @@ locals {
 
 data "google_project" "this" {
   project_id = var.project_id
+
+  # Read at apply time, once Cloud Resource Manager is enabled in a new project.
+  depends_on = [google_project_service.required]
 }
 
 resource "google_project_service" "required" {
@@ -45,7 +50,9 @@ resource "google_storage_bucket" "logs" {
   storage_class               = var.storage_class
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = false
+  # The events are security evidence: `provision destroy` keeps the bucket (it leaves Terraform's
+  # state first), and deletes it with its events only when asked (--delete-events).
+  force_destroy = false
 
   # Checkpoint history: every checkpoint write leaves a noncurrent version, kept for a week.
   versioning {
@@ -135,6 +142,33 @@ resource "google_artifact_registry_repository" "collector" {
   depends_on = [google_project_service.required]
 }
 
+# Released collector images: Cloud Run pulls only from Artifact Registry (and Docker Hub), so the
+# release registry is mirrored by a remote repository, and the service runs an image through it,
+# pinned by digest.
+resource "google_artifact_registry_repository" "releases" {
+  #checkov:skip=CKV_GCP_84:Google-managed encryption of a read-through cache of public images that hold no secrets.
+  count = var.release_repository_id == "" ? 0 : 1
+
+  project       = var.project_id
+  location      = var.region
+  repository_id = var.release_repository_id
+  format        = "DOCKER"
+  mode          = "REMOTE_REPOSITORY"
+  description   = "Released images of the 1Password events collector, pulled through from ${var.release_upstream}."
+
+  remote_repository_config {
+    description = "Release registry of the 1Password events collector"
+
+    docker_repository {
+      custom_repository {
+        uri = var.release_upstream
+      }
+    }
+  }
+
+  depends_on = [google_project_service.required]
+}
+
 # --- Collector service -----------------------------------------------------------------------
 
 resource "google_cloud_run_v2_service" "collector" {
@@ -161,7 +195,10 @@ resource "google_cloud_run_v2_service" "collector" {
         container_port = 8080
       }
 
+      # Request-based billing, as the gcloud engine's --cpu-throttling: CPU only while a run is
+      # being served (without cpu_idle the provider allocates it always).
       resources {
+        cpu_idle = true
         limits = {
           cpu    = "1"
           memory = "512Mi"

@@ -77,3 +77,8 @@ output "build_staging_bucket" {
   description = "Value of the BUILD_STAGING_BUCKET repository variable: where Cloud Build stages the source (empty without github_repository)."
   value       = local.github_enabled ? google_storage_bucket.build_staging[0].name : ""
 }
+
+output "release_repository_url" {
+  description = "Artifact Registry path through which released collector images are pulled (empty when none)."
+  value       = var.release_repository_id == "" ? "" : "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.releases[0].repository_id}"
+}

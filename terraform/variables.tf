@@ -60,6 +60,28 @@ variable "retention_days" {
   }
 }
 
+variable "release_repository_id" {
+  description = "Artifact Registry remote repository that mirrors the release registry, for deploying released collector images. Empty: none (the image is built or named)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.release_repository_id == "" || can(regex("^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", var.release_repository_id))
+    error_message = "release_repository_id must be empty or a repository id: lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "release_upstream" {
+  description = "Address of the registry the collector is released to (the remote repository's upstream)."
+  type        = string
+  default     = "https://ghcr.io"
+
+  validation {
+    condition     = can(regex("^https://[a-z0-9.-]+$", var.release_upstream))
+    error_message = "release_upstream must be an https:// registry address without a path, such as https://ghcr.io."
+  }
+}
+
 variable "stream_prefixes" {
   description = "Object prefix (the SecOps feed's folder) of each collected stream: auditevents, signinattempts, itemusages."
   type        = map(string)

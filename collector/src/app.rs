@@ -8,22 +8,23 @@ use crate::onepassword::token::TokenClaims;
 use crate::pipeline::Pipeline;
 use crate::storage::{GcsStore, LocalStore, ObjectStore};
 
-/// Why the collector could not start.
+/// Why the collector could not start. Each message carries its cause, so none has a `source`:
+/// a chain printer (`{:#}`) shows every cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
     /// The GCS client could not be built.
     #[error(transparent)]
     Gcs(#[from] crate::storage::GcsBuildError),
     /// The local folder could not be created.
-    #[error("cannot use the local folder {path}: {source}")]
+    #[error("cannot use the local folder {path}: {error}")]
     Local {
         /// The folder.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -33,9 +34,9 @@ pub async fn open_store(sink: &Sink) -> Result<Arc<dyn ObjectStore>, StartError>
         Sink::Gcs { bucket, emulator } => {
             Arc::new(GcsStore::connect(bucket, emulator.as_deref()).await?)
         }
-        Sink::Local(dir) => Arc::new(LocalStore::new(dir).map_err(|source| StartError::Local {
+        Sink::Local(dir) => Arc::new(LocalStore::new(dir).map_err(|error| StartError::Local {
             path: dir.display().to_string(),
-            source,
+            error,
         })?),
     })
 }
@@ -46,7 +47,8 @@ pub async fn build(settings: &Settings) -> Result<Pipeline, StartError> {
         settings.api_base.clone(),
         settings.token.clone(),
         settings.client,
-    )?;
+    )
+    .map_err(StartError::Http)?;
     let store = open_store(&settings.sink).await?;
     let expiry =
         TokenClaims::decode(settings.token.expose()).and_then(|claims| claims.expires_at());
@@ -57,4 +59,23 @@ pub async fn build(settings: &Settings) -> Result<Pipeline, StartError> {
         Pipeline::new(client, store, settings.plans.clone(), settings.limits)
             .with_token_expiry(expiry),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_start_error_prints_its_cause_once() {
+        let file =
+            std::env::temp_dir().join(format!("collector-not-a-folder-{}", std::process::id()));
+        std::fs::write(&file, b"x").unwrap();
+        let error = open_store(&Sink::Local(file.join("inside")))
+            .await
+            .unwrap_err();
+        let chain = format!("{:#}", anyhow::Error::from(error));
+        std::fs::remove_file(&file).unwrap();
+        let cause = "Not a directory";
+        assert_eq!(chain.matches(cause).count(), 1, "{chain}");
+    }
 }

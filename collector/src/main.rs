@@ -6,15 +6,26 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use collector::config::{Settings, Sink, process_vars};
+use collector::config::{self, ConfigError, LogFormat, Settings, Sink, Vars, process_vars};
 use collector::pipeline::Outcome;
 
-fn settings(overrides: &cli::Overrides) -> anyhow::Result<Settings> {
+/// The process environment, overridden by the flags given.
+fn vars(overrides: &cli::Overrides) -> Vars {
     let mut vars = process_vars();
     for (name, value) in overrides.pairs() {
         vars.insert(name.to_owned(), value);
     }
-    Ok(Settings::from_vars(&vars)?)
+    vars
+}
+
+/// Logs what the Events API's retention will leave out of the plans.
+fn warn_about_retention(settings: &Settings) {
+    for warning in config::retention_warnings(&settings.plans, chrono::Utc::now()) {
+        tracing::warn!(
+            warning = warning.as_str(),
+            "events older than the Events API keeps will be missing"
+        );
+    }
 }
 
 // One worker thread: a run's fetching and writing are I/O-bound and interleave on it; a second
@@ -23,7 +34,10 @@ fn settings(overrides: &cli::Overrides) -> anyhow::Result<Settings> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    match run(cli).await {
+    let vars = vars(cli.command.overrides());
+    // Logging starts first, so that even a configuration error is an ERROR line.
+    collector::logging::init(LogFormat::from_vars_or_json(&vars));
+    match run(cli, vars).await {
         Ok(code) => code,
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "collector cannot start");
@@ -33,38 +47,45 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: cli::Cli, vars: Vars) -> anyhow::Result<ExitCode> {
     match cli.command {
-        cli::Command::Serve(overrides) => {
-            let settings = settings(&overrides)?;
-            collector::logging::init(settings.log_format);
+        cli::Command::Serve(_) => {
+            let settings = Settings::from_vars(&vars)?;
+            warn_about_retention(&settings);
             let pipeline = collector::app::build(&settings).await?;
-            let addr = std::net::SocketAddr::from(([0, 0, 0, 0], settings.port));
+            let addr = std::net::SocketAddr::new(settings.listen, settings.port);
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
-            tracing::info!(port = settings.port, sink = %settings.sink.url(), streams = settings.plans.len(), "collector listening");
+                .with_context(|| format!("cannot listen on {addr} (LISTEN_ADDRESS, PORT)"))?;
+            let bound = listener.local_addr().unwrap_or(addr);
+            tracing::info!(address = %bound, sink = %settings.sink.url(), streams = settings.plans.len(), "collector listening");
             collector::trigger::serve(listener, collector::trigger::AppState::new(pipeline))
                 .await?;
             Ok(ExitCode::SUCCESS)
         }
         cli::Command::RunOnce(args) => {
-            let mut settings = settings(&args.overrides)?;
-            if args.backfill {
-                let parse = |name: &str,
-                             value: &Option<String>|
-                 -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-                    let text = value
-                        .as_deref()
-                        .with_context(|| format!("--backfill needs --{name}"))?;
-                    chrono::DateTime::parse_from_rfc3339(text)
-                        .map(|t| t.to_utc())
-                        .with_context(|| format!("--{name} {text:?} is not an RFC 3339 time such as 2026-10-01T00:00:00Z"))
-                };
-                let (start, end) = (parse("start", &args.start)?, parse("end", &args.end)?);
+            // Settings and the backfill window are checked together: every problem at once.
+            let settings = Settings::from_vars(&vars);
+            let window = args.backfill.then(|| {
+                config::backfill_window(
+                    args.start.as_deref(),
+                    args.end.as_deref(),
+                    chrono::Utc::now(),
+                )
+            });
+            let (mut settings, window) = match (settings, window) {
+                (Ok(settings), None) => (settings, None),
+                (Ok(settings), Some(Ok(window))) => (settings, Some(window)),
+                (settings, window) => {
+                    let mut problems = settings.err().map(|e| e.0).unwrap_or_default();
+                    problems.extend(window.and_then(Result::err).unwrap_or_default());
+                    return Err(ConfigError(problems).into());
+                }
+            };
+            if let Some((start, end)) = window {
                 settings.plans = collector::pipeline::backfill_plans(&settings.plans, start, end)?;
             }
-            collector::logging::init(settings.log_format);
+            warn_about_retention(&settings);
             let pipeline = collector::app::build(&settings).await?;
             let stop = pipeline.stop_flag();
             // SIGTERM (a Cloud Run job's timeout) or Ctrl-C: finish the current batch, then stop.
@@ -86,8 +107,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             })
         }
         cli::Command::ImportState(args) => {
-            let settings = settings(&args.overrides)?;
-            collector::logging::init(settings.log_format);
+            let settings = Settings::from_vars(&vars)?;
             let state = read_state(&args.from, &settings.sink).await?;
             let store = collector::app::open_store(&settings.sink).await?;
             let key = settings
@@ -125,9 +145,9 @@ async fn read_state(from: &str, sink: &Sink) -> anyhow::Result<Vec<u8>> {
         let (bytes, _) = store
             .read(key)
             .await?
-            .with_context(|| format!("{from} does not exist"))?;
+            .with_context(|| format!("{} does not exist", config::shown(from)))?;
         Ok(bytes.to_vec())
     } else {
-        std::fs::read(from).with_context(|| format!("cannot read {from}"))
+        std::fs::read(from).with_context(|| format!("cannot read {}", config::shown(from)))
     }
 }

@@ -27,6 +27,9 @@ pub fn log_summary(summary: &RunSummary) {
             Outcome::Transient(reason) => {
                 tracing::warn!(stream = %stream.stream, error = %reason, "collection interrupted; the next run resumes from the checkpoint")
             }
+            Outcome::RateLimited { resets_at, reason } => {
+                tracing::warn!(stream = %stream.stream, resets_at = %resets_at.to_rfc3339(), error = %reason, "collection paused: the Events API's request limit is spent; the next run after it resets continues from the checkpoint")
+            }
             _ => {}
         }
     }

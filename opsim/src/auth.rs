@@ -37,14 +37,32 @@ impl TokenGrant {
             expires_at: None,
         }
     }
+
+    /// The grant a token describes: a JWT's `1password.com/fts` and `exp` claims (unknown feature
+    /// names are ignored), or every feature for a token that is not a JWT with claims.
+    pub fn from_token(token: impl Into<String>) -> Self {
+        let token = token.into();
+        match TokenClaims::decode(&token) {
+            Some(claims) => Self {
+                features: claims
+                    .features
+                    .iter()
+                    .filter_map(|f| f.parse().ok())
+                    .collect(),
+                expires_at: claims.exp.and_then(|exp| DateTime::from_timestamp(exp, 0)),
+                token,
+            },
+            None => Self::all_features(token),
+        }
+    }
 }
 
-/// Claims of a 1Password Events Reporting bearer token (a JWT). 1Password documents the token only
-/// as a JWT carrying its features; these names follow what such tokens carry: `aud` names the
-/// streaming service and the events host, `features` the streams, `exp` the expiry if any.
+/// Claims of a 1Password Events Reporting bearer token (a JWT), as the real ones carry them and
+/// 1Password's own clients read them: one audience, the events host (e.g. `events.1password.com`);
+/// the features in `1password.com/fts`; the account in `1password.com/auuid`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenClaims {
-    /// Audiences, e.g. `["com.1password.streamingservice", "events.1password.com"]`.
+    /// Audiences: the events host, e.g. `["events.1password.com"]`.
     pub aud: Vec<String>,
     /// Subject: the integration's uuid.
     pub sub: String,
@@ -55,12 +73,40 @@ pub struct TokenClaims {
     /// Expiry, Unix seconds; absent for a token that never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
-    /// Streams the token may read.
+    /// The token's own id.
+    pub jti: String,
+    /// Streams the token may read (`1password.com/fts`).
+    #[serde(rename = "1password.com/fts")]
     pub features: Vec<String>,
-    /// The 1Password account's uuid.
+    /// The 1Password account's uuid (`1password.com/auuid`).
+    #[serde(rename = "1password.com/auuid")]
     pub account_uuid: String,
-    /// The Events Reporting integration's uuid.
-    pub integration_uuid: String,
+}
+
+impl TokenClaims {
+    /// Real-shaped claims for `host` (e.g. `events.1password.com`) with `features`, issued at `iat`.
+    pub fn new(host: &str, features: &[&str], iat: i64) -> Self {
+        Self {
+            aud: vec![host.to_owned()],
+            sub: "OPSIMINTEGRATION0000000000".into(),
+            iss: "com.1password.b5".into(),
+            iat,
+            exp: None,
+            jti: "opsimtoken0000000000000000".into(),
+            features: features.iter().map(|f| (*f).to_owned()).collect(),
+            account_uuid: "OPSIMACCOUNT00000000000000".into(),
+        }
+    }
+
+    /// The claims of a JWT-shaped token; `None` when it is not one or lacks the claims.
+    pub fn decode(token: &str) -> Option<TokenClaims> {
+        let mut parts = token.split('.');
+        let (_, payload, _) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    }
 }
 
 /// A JWT-shaped token (`header.payload.signature`, base64url) carrying `claims`. The signature is
@@ -69,7 +115,7 @@ pub fn mint_token(claims: &TokenClaims) -> String {
     let header = serde_json::json!({"alg": "ES256", "kid": "opsim", "typ": "JWT"});
     let encode = |value: &[u8]| URL_SAFE_NO_PAD.encode(value);
     let payload = serde_json::to_vec(claims).expect("claims always serialize");
-    let signature = encode(format!("opsim-signature-for-{}", claims.integration_uuid).as_bytes());
+    let signature = encode(format!("opsim-signature-for-{}", claims.jti).as_bytes());
     format!(
         "{}.{}.{}",
         encode(header.to_string().as_bytes()),
@@ -125,17 +171,12 @@ mod tests {
 
     fn claims() -> TokenClaims {
         TokenClaims {
-            aud: vec![
-                "com.1password.streamingservice".into(),
-                "events.1password.com".into(),
-            ],
-            sub: "SUB".into(),
-            iss: "com.1password.b5".into(),
-            iat: 1_700_000_000,
             exp: Some(1_800_000_000),
-            features: vec!["auditevents".into()],
-            account_uuid: "ACCOUNT".into(),
-            integration_uuid: "INTEGRATION".into(),
+            ..TokenClaims::new(
+                "events.1password.eu",
+                &["auditevents", "itemusages"],
+                1_700_000_000,
+            )
         }
     }
 
@@ -144,9 +185,21 @@ mod tests {
         let token = mint_token(&claims());
         let parts: Vec<&str> = token.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let payload: TokenClaims =
+        let payload: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-        assert_eq!(payload, claims());
+        // The real claim names, and one audience: the events host.
+        assert_eq!(payload["aud"], serde_json::json!(["events.1password.eu"]));
+        assert_eq!(
+            payload["1password.com/fts"],
+            serde_json::json!(["auditevents", "itemusages"])
+        );
+        assert_eq!(payload["1password.com/auuid"], "OPSIMACCOUNT00000000000000");
+        assert!(payload.get("features").is_none() && payload.get("account_uuid").is_none());
+        assert_eq!(TokenClaims::decode(&token), Some(claims()));
+        let grant = TokenGrant::from_token(token);
+        assert_eq!(grant.features, [Stream::AuditEvents, Stream::ItemUsages]);
+        assert_eq!(grant.expires_at.unwrap().timestamp(), 1_800_000_000);
+        assert_eq!(TokenGrant::from_token("opaque").features, Stream::ALL);
     }
 
     #[test]

@@ -16,7 +16,9 @@ pub enum Command {
     ///
     /// Example: opsim serve --port 0 --audit-events 5000 --token demo-token
     Serve(ServeArgs),
-    /// Print a JWT-shaped token (for demos of token checks; the simulator accepts it with --token).
+    /// Print a JWT shaped like a real Events Reporting token: its features in `1password.com/fts`,
+    /// its account in `1password.com/auuid`, one audience (the events host). `opsim serve --token`
+    /// with it grants exactly those features until it expires.
     ///
     /// Example: opsim mint-token --features auditevents,signinattempts --expires-in-days 90
     MintToken(MintArgs),
@@ -62,7 +64,8 @@ pub struct ServeArgs {
     /// Minutes of history the backlog spans, ending now.
     #[arg(long, default_value_t = 30)]
     pub history_minutes: u64,
-    /// Accepted bearer token, with every feature (repeatable). Also read from OPSIM_TOKEN.
+    /// Accepted bearer token (repeatable; also OPSIM_TOKEN). A token from `opsim mint-token` may
+    /// read only its features until its expiry; any other text may read every stream.
     #[arg(
         long = "token",
         env = "OPSIM_TOKEN",
@@ -73,15 +76,43 @@ pub struct ServeArgs {
     /// New audit events appended every second while running.
     #[arg(long, default_value_t = 0)]
     pub append_per_second: usize,
-    /// Enforce the real API's limit of 600 requests per minute per token.
+    /// Enforce the real API's limits per token: 600 requests a minute and 30,000 an hour.
     #[arg(long)]
     pub rate_limit: bool,
+    /// How a rate-limited 429 says when to retry: seconds, an HTTP date, or nothing.
+    #[arg(long, value_enum, default_value = "seconds", requires = "rate_limit")]
+    pub retry_after: RetryAfterArg,
+    /// Answer as the real service does at a log's end: `"items":null` on empty pages, and
+    /// `has_more: true` on every full page, even the last.
+    #[arg(long)]
+    pub page_quirks: bool,
     /// Milliseconds added to every events request (every page), like a network round trip.
     #[arg(long, default_value_t = 0)]
     pub page_delay_ms: u64,
     /// Probability in 0..=1 of a random fault (429, 5xx, cut body, malformed JSON) per request.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,
+}
+
+/// `--retry-after` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RetryAfterArg {
+    /// `Retry-After: 42`.
+    Seconds,
+    /// `Retry-After: Wed, 25 Nov 2026 10:00:00 GMT`.
+    HttpDate,
+    /// No header.
+    Omitted,
+}
+
+impl From<RetryAfterArg> for opsim::RetryAfter {
+    fn from(arg: RetryAfterArg) -> Self {
+        match arg {
+            RetryAfterArg::Seconds => opsim::RetryAfter::Seconds,
+            RetryAfterArg::HttpDate => opsim::RetryAfter::HttpDate,
+            RetryAfterArg::Omitted => opsim::RetryAfter::Omitted,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,7 +123,7 @@ pub struct MintArgs {
     /// Days until expiry; omit for a token that never expires.
     #[arg(long)]
     pub expires_in_days: Option<i64>,
-    /// Events host to put in the `aud` claim.
+    /// Events host, the token's one audience (`aud`).
     #[arg(long, default_value = "events.1password.com")]
     pub host: String,
 }

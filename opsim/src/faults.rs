@@ -14,6 +14,9 @@ pub enum Fault {
         /// Seconds for the `Retry-After` header; `None` sends no header.
         retry_after: Option<u64>,
     },
+    /// 429 Too Many Requests with `Retry-After` as an HTTP date this far ahead (rounded up to the
+    /// next whole second).
+    TooManyRequestsUntil(Duration),
     /// A 5xx status (500, 502, 503) with an error body.
     ServerError(u16),
     /// The normal response, after a delay.

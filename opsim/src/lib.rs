@@ -2,8 +2,11 @@
 //!
 //! It serves `POST /api/v1|v2/{auditevents,signinattempts,itemusages}` with ResetCursor and Cursor
 //! bodies, `GET /api/v2/auth/introspect` and the deprecated `GET /api/auth/introspect`, answers
-//! errors as `{"Error":{"Message":…}}`, injects faults on demand, and records every item it served
-//! so a test can compare what was served with what landed. It is never deployed.
+//! errors as `{"Error":{"Message":…}}`, honours each token's features, enforces the per-token rate
+//! limits (600 a minute, 30,000 an hour), answers the edge cases of the real service on request
+//! (`"items":null`, `has_more: true` before an empty page), injects faults on demand, and records
+//! every item it served so a test can compare what was served with what landed. It is never
+//! deployed.
 
 mod auth;
 mod cursor;
@@ -16,6 +19,8 @@ mod stream;
 
 pub use auth::{TokenClaims, TokenGrant, mint_token};
 pub use faults::{Fault, FaultPlan};
+pub use items::go_rfc3339;
 pub use log::LoggedEvent;
-pub use server::{SimConfig, Simulator};
+pub use ratelimit::RateLimits;
+pub use server::{RetryAfter, SimConfig, Simulator};
 pub use stream::{ParseStreamError, Stream};

@@ -51,9 +51,31 @@ impl EventLog {
         self.backlog + self.appended.len()
     }
 
+    /// The `index`-th backlog event's time before rounding: its slot, plus a reproducible offset
+    /// within the slot (so times are strictly increasing and their fractions look like real ones).
+    fn exact(&self, index: usize) -> i64 {
+        let mixed = (index as u64 ^ 0x9E37_79B9_7F4A_7C15).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let offset = (mixed >> 1) as i64 % self.step_nanos;
+        self.backlog_start.timestamp_nanos_opt().unwrap_or(0)
+            + self.step_nanos * index as i64
+            + offset
+    }
+
+    /// The backlog's timestamps come at whole seconds, milliseconds, microseconds or nanoseconds
+    /// in turn (so items show absent, trimmed and full fractions), each rounded down only when that
+    /// keeps it at or after the previous event's.
     pub fn timestamp(&self, index: usize) -> DateTime<Utc> {
         if index < self.backlog {
-            self.backlog_start + Duration::nanoseconds(self.step_nanos * index as i64)
+            const PRECISION: [i64; 4] = [1_000_000_000, 1_000_000, 1_000, 1];
+            let exact = self.exact(index);
+            let unit = PRECISION[index % PRECISION.len()];
+            let rounded = exact - exact.rem_euclid(unit);
+            let nanos = if index == 0 || rounded >= self.exact(index - 1) {
+                rounded
+            } else {
+                exact
+            };
+            DateTime::<Utc>::from_timestamp_nanos(nanos)
         } else {
             self.appended[index - self.backlog].timestamp
         }
@@ -87,14 +109,40 @@ impl EventLog {
         }
     }
 
+    /// An arrival time of `now`, strictly after every earlier event.
+    fn next_arrival(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self.len().checked_sub(1).map(|i| self.timestamp(i)) {
+            Some(last) if last >= now => last + Duration::microseconds(1),
+            _ => now,
+        }
+    }
+
+    /// Appends items given as raw JSON text, served byte-for-byte; each is placed in the log at
+    /// its arrival (`now`), whatever its own `timestamp` says. An item without a string `uuid` gets
+    /// `item-N` as its identity.
+    pub fn append_raw(&mut self, raws: impl IntoIterator<Item = String>, now: DateTime<Utc>) {
+        #[derive(serde::Deserialize)]
+        struct Id {
+            uuid: Option<String>,
+        }
+        for raw in raws {
+            let timestamp = self.next_arrival(now);
+            let uuid = serde_json::from_str::<Id>(&raw)
+                .ok()
+                .and_then(|id| id.uuid)
+                .unwrap_or_else(|| format!("item-{}", self.len()));
+            self.appended.push(LoggedEvent {
+                uuid,
+                raw,
+                timestamp,
+            });
+        }
+    }
+
     /// Appends `n` events timestamped `now`, strictly after every earlier event.
     pub fn append(&mut self, n: usize, now: DateTime<Utc>) {
         for _ in 0..n {
-            let last = self.len().checked_sub(1).map(|i| self.timestamp(i));
-            let timestamp = match last {
-                Some(last) if last >= now => last + Duration::microseconds(1),
-                _ => now,
-            };
+            let timestamp = self.next_arrival(now);
             let index = self.len() as u64;
             let (uuid, raw) = self.generator.generate(index, timestamp);
             self.appended.push(LoggedEvent {
@@ -141,5 +189,37 @@ mod tests {
         assert_eq!(log.first_at_or_after(log.timestamp(4)), 4);
         assert_eq!(log.first_at_or_after(end + Duration::days(1)), 13);
         assert_eq!(log.get(11), log.get(11));
+    }
+
+    #[test]
+    fn backlog_timestamps_mix_precisions_and_never_go_back() {
+        let end = DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        for span in [
+            Duration::seconds(3),
+            Duration::minutes(30),
+            Duration::days(2),
+        ] {
+            let log = EventLog::new(1, Stream::SignInAttempts, 2_000, end, span);
+            for i in 1..log.len() {
+                assert!(log.timestamp(i) >= log.timestamp(i - 1), "{span} at {i}");
+            }
+        }
+        let log = EventLog::new(1, Stream::SignInAttempts, 400, end, Duration::hours(2));
+        let shown: Vec<String> = (0..log.len())
+            .map(|i| crate::items::go_rfc3339(log.timestamp(i)))
+            .collect();
+        assert!(shown.iter().any(|t| !t.contains('.')), "whole seconds");
+        assert!(
+            shown
+                .iter()
+                .any(|t| t.len() == "2026-11-25T10:00:00.123Z".len())
+        );
+        assert!(
+            shown
+                .iter()
+                .any(|t| t.len() == "2026-11-25T10:00:00.123456789Z".len())
+        );
     }
 }

@@ -8,28 +8,29 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use opsim::{Fault, FaultPlan, SimConfig, Simulator, Stream, TokenClaims, TokenGrant};
+use opsim::{Fault, FaultPlan, RateLimits, SimConfig, Simulator, Stream, TokenClaims, TokenGrant};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => serve(args).await,
         cli::Command::Pull(args) => pull(args).await,
         cli::Command::MintToken(args) => {
+            for feature in &args.features {
+                feature
+                    .parse::<Stream>()
+                    .with_context(|| format!("--features {feature:?}"))?;
+            }
             let now = chrono::Utc::now().timestamp();
+            let features: Vec<&str> = args.features.iter().map(String::as_str).collect();
             let claims = TokenClaims {
-                aud: vec!["com.1password.streamingservice".into(), args.host],
-                sub: "OPSIMINTEGRATION0000000000".into(),
-                iss: "com.1password.b5".into(),
-                iat: now,
                 exp: args.expires_in_days.map(|days| now + days * 86_400),
-                features: args.features,
-                account_uuid: "OPSIMACCOUNT00000000000000".into(),
-                integration_uuid: "OPSIMINTEGRATION0000000000".into(),
+                ..TokenClaims::new(&args.host, &features, now)
             };
             println!("{}", opsim::mint_token(&claims));
             Ok(())
@@ -50,10 +51,16 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
         .with_history(Duration::from_secs(args.history_minutes * 60))
         .with_page_delay(Duration::from_millis(args.page_delay_ms));
     for token in args.tokens {
-        config = config.with_token(TokenGrant::all_features(token));
+        // A minted token gets its own features and expiry; any other text gets every feature.
+        config = config.with_token(TokenGrant::from_token(token));
     }
     if args.rate_limit {
-        config = config.with_rate_limit(600);
+        config = config
+            .with_rate_limits(RateLimits::REAL)
+            .with_retry_after(args.retry_after.into());
+    }
+    if args.page_quirks {
+        config = config.with_page_quirks();
     }
     if args.fault_rate > 0.0 {
         let kinds = vec![
@@ -95,7 +102,7 @@ async fn pull(args: cli::PullArgs) -> anyhow::Result<()> {
         cursor: String,
         has_more: bool,
         #[serde(borrow)]
-        items: Vec<&'a serde_json::value::RawValue>,
+        items: Option<Vec<&'a serde_json::value::RawValue>>,
     }
     let http = reqwest::Client::new();
     let url = format!("{}/api/v2/{}", args.base.trim_end_matches('/'), args.stream);
@@ -115,7 +122,7 @@ async fn pull(args: cli::PullArgs) -> anyhow::Result<()> {
         let data = response.bytes().await?;
         let page: Page<'_> = serde_json::from_slice(&data).context("malformed page")?;
         pages += 1;
-        events += page.items.len();
+        events += page.items.map_or(0, |items| items.len());
         bytes += data.len();
         if !page.has_more {
             break;

@@ -15,12 +15,12 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::auth::{TokenGrant, authenticate};
+use crate::auth::{TokenClaims, TokenGrant, authenticate};
 use crate::cursor::CursorState;
 use crate::faults::{Fault, FaultPlan};
 use crate::items::base32_uuid;
 use crate::log::{EventLog, LoggedEvent};
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::{RateLimiter, RateLimits};
 use crate::stream::Stream;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -34,9 +34,30 @@ pub struct SimConfig {
     backlog: HashMap<Stream, usize>,
     history: Duration,
     backlog_end: Option<DateTime<Utc>>,
-    rate_limit: Option<u32>,
+    rate_limit: Option<RateLimits>,
+    retry_after: RetryAfter,
+    page_quirks: bool,
     faults: FaultPlan,
     page_delay: std::time::Duration,
+}
+
+/// How a 429 from the rate limiter says when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RetryAfter {
+    /// `Retry-After: <seconds>`.
+    #[default]
+    Seconds,
+    /// `Retry-After: <HTTP date>`, e.g. `Wed, 25 Nov 2026 10:00:00 GMT`.
+    HttpDate,
+    /// No `Retry-After` header at all.
+    Omitted,
+}
+
+/// `Retry-After` as an HTTP date `wait` from now, rounded up to the next whole second.
+pub(crate) fn http_date_after(wait: std::time::Duration) -> String {
+    let at =
+        Utc::now() + Duration::from_std(wait).unwrap_or(Duration::zero()) + Duration::seconds(1);
+    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 impl SimConfig {
@@ -49,6 +70,8 @@ impl SimConfig {
             history: Duration::minutes(30),
             backlog_end: None,
             rate_limit: None,
+            retry_after: RetryAfter::default(),
+            page_quirks: false,
             faults: FaultPlan::none(),
             page_delay: std::time::Duration::ZERO,
         }
@@ -80,9 +103,33 @@ impl SimConfig {
         self
     }
 
-    /// Refuses more than `per_minute` requests per token per minute with 429 (the real API: 600).
+    /// Refuses more than `per_minute` requests per token per minute with 429 (the real API: 600),
+    /// and more than the real API's 30,000 per hour.
     pub fn with_rate_limit(mut self, per_minute: u32) -> Self {
-        self.rate_limit = Some(per_minute);
+        self.rate_limit = Some(RateLimits {
+            per_minute,
+            ..RateLimits::REAL
+        });
+        self
+    }
+
+    /// Refuses requests past either limit per token with 429.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limit = Some(limits);
+        self
+    }
+
+    /// How the rate limiter's 429s give `Retry-After` (default: seconds).
+    pub fn with_retry_after(mut self, style: RetryAfter) -> Self {
+        self.retry_after = style;
+        self
+    }
+
+    /// Answers as the real service does at the edges of a log: an empty page carries
+    /// `"items":null`, and a full page says `has_more: true` even when nothing follows it, so the
+    /// next request gets an empty page.
+    pub fn with_page_quirks(mut self) -> Self {
+        self.page_quirks = true;
         self
     }
 
@@ -109,6 +156,8 @@ struct Inner {
 
 struct Shared {
     tokens: Vec<TokenGrant>,
+    retry_after: RetryAfter,
+    page_quirks: bool,
     account_uuid: String,
     issued_at: DateTime<Utc>,
     page_delay: std::time::Duration,
@@ -163,6 +212,8 @@ impl Simulator {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(config.seed);
         let shared = Arc::new(Shared {
             tokens: config.tokens,
+            retry_after: config.retry_after,
+            page_quirks: config.page_quirks,
             account_uuid: base32_uuid(&mut rng),
             issued_at: now - Duration::days(1),
             page_delay: config.page_delay,
@@ -208,6 +259,15 @@ impl Simulator {
         let mut inner = self.shared.lock();
         if let Some(log) = inner.logs.get_mut(&stream) {
             log.append(n, Utc::now());
+        }
+    }
+
+    /// Appends items given as raw JSON text (a fixture corpus, say) to `stream`; they are served
+    /// byte-for-byte and placed in the log at their arrival, now, whatever their own timestamps say.
+    pub fn append_raw(&self, stream: Stream, raws: impl IntoIterator<Item = String>) {
+        let mut inner = self.shared.lock();
+        if let Some(log) = inner.logs.get_mut(&stream) {
+            log.append_raw(raws, Utc::now());
         }
     }
 
@@ -309,11 +369,13 @@ async fn introspect_v2(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
         Err(response) => return *response,
     };
     let features: Vec<&str> = grant.features.iter().map(|s| s.path_segment()).collect();
+    // A real-shaped token names its integration (`sub`) and account (`1password.com/auuid`).
+    let claims = TokenClaims::decode(&grant.token);
     let body = serde_json::json!({
-        "uuid": token_uuid(&grant.token),
+        "uuid": claims.as_ref().map_or_else(|| token_uuid(&grant.token), |c| c.sub.clone()),
         "issued_at": shared.issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         "features": features,
-        "account_uuid": shared.account_uuid,
+        "account_uuid": claims.map_or_else(|| shared.account_uuid.clone(), |c| c.account_uuid),
     });
     axum::Json(body).into_response()
 }
@@ -326,7 +388,7 @@ async fn introspect_v1(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
     };
     let features: Vec<&str> = grant.features.iter().map(|s| s.path_segment()).collect();
     let body = serde_json::json!({
-        "UUID": token_uuid(&grant.token),
+        "UUID": TokenClaims::decode(&grant.token).map_or_else(|| token_uuid(&grant.token), |c| c.sub),
         "IssuedAt": shared.issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         "Features": features,
     });
@@ -405,7 +467,7 @@ struct Page {
     uuids: Vec<String>,
 }
 
-fn build_page(inner: &Inner, stream: Stream, request: &Request) -> Page {
+fn build_page(inner: &Inner, stream: Stream, request: &Request, quirks: bool) -> Page {
     let log = &inner.logs[&stream];
     let (position, limit, end_nanos, given_cursor) = match request {
         Request::Reset { limit, start, end } => (
@@ -436,12 +498,25 @@ fn build_page(inner: &Inner, stream: Stream, request: &Request) -> Page {
         Some(given) if stop == position => given.to_owned(),
         _ => next.encode(),
     };
-    let has_more = stop < bound;
+    // The real service says whether the page was full, not whether anything follows it.
+    let has_more = if quirks {
+        stop - position == limit
+    } else {
+        stop < bound
+    };
     let mut body = Vec::with_capacity(64 + cursor.len() + (stop - position) * 1024);
     body.extend_from_slice(b"{\"cursor\":\"");
     body.extend_from_slice(cursor.as_bytes());
     body.extend_from_slice(b"\",\"has_more\":");
     body.extend_from_slice(if has_more { b"true" } else { b"false" });
+    if quirks && stop == position {
+        // Go encodes an empty (nil) slice as null.
+        body.extend_from_slice(b",\"items\":null}");
+        return Page {
+            body,
+            uuids: Vec::new(),
+        };
+    }
     body.extend_from_slice(b",\"items\":[");
     let mut uuids = Vec::with_capacity(stop - position);
     log.for_each(position..stop, |uuid, raw| {
@@ -493,9 +568,14 @@ async fn events(
             && let Err(wait) = limiter.check(&grant.token, Instant::now())
         {
             let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            let value = match shared.retry_after {
+                RetryAfter::Seconds => Some(HeaderValue::from(wait.as_secs_f64().ceil() as u64)),
+                RetryAfter::HttpDate => HeaderValue::from_str(&http_date_after(wait)).ok(),
+                RetryAfter::Omitted => None,
+            };
+            if let Some(value) = value {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
             return response;
         }
         inner.faults.next()
@@ -515,13 +595,20 @@ async fn events(
             }
             return response;
         }
+        Some(Fault::TooManyRequestsUntil(wait)) => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+            if let Ok(value) = HeaderValue::from_str(&http_date_after(wait)) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
         Some(Fault::ServerError(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return error(status, status.canonical_reason().unwrap_or("Server Error"));
         }
         Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::CutBody) => {
-            let page = build_page(&shared.lock(), stream, &request);
+            let page = build_page(&shared.lock(), stream, &request, shared.page_quirks);
             let full = page.body.len();
             let half = Bytes::from(page.body).slice(..full / 2);
             // Yield the first half, give hyper time to flush it with the headers, then fail the
@@ -550,7 +637,7 @@ async fn events(
             return response;
         }
         Some(Fault::MalformedJson) => {
-            let page = build_page(&shared.lock(), stream, &request);
+            let page = build_page(&shared.lock(), stream, &request, shared.page_quirks);
             let mut body = page.body;
             body.truncate(body.len() / 2);
             return json_response(body);
@@ -558,7 +645,7 @@ async fn events(
     }
     let page = {
         let mut inner = shared.lock();
-        let page = build_page(&inner, stream, &request);
+        let page = build_page(&inner, stream, &request, shared.page_quirks);
         inner
             .served
             .entry(stream)

@@ -96,3 +96,22 @@ async fn pull_drains_a_stream_and_reports_counts() {
     assert!(text.starts_with("pulled 2500 events in 3 pages"), "{text}");
     assert_eq!(sim.served(opsim::Stream::AuditEvents).len(), 2_500);
 }
+
+fn help(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_opsim"))
+        .args(args)
+        .arg("--help")
+        .env_remove("COLUMNS")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn every_help_text() {
+    insta::assert_snapshot!("opsim", help(&[]));
+    insta::assert_snapshot!("opsim_serve", help(&["serve"]));
+    insta::assert_snapshot!("opsim_mint_token", help(&["mint-token"]));
+    insta::assert_snapshot!("opsim_pull", help(&["pull"]));
+}

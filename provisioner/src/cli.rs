@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "provision",
-    version,
+    version = buildinfo::LONG,
     after_help = "Start with `provision init`, then `provision check-token`, `provision apply`, `provision feed-instructions`."
 )]
 pub struct Cli {
@@ -37,15 +37,16 @@ pub enum Command {
     ///
     /// Examples: provision apply; provision apply --engine gcloud; provision apply --keep-token
     Apply(ApplyArgs),
-    /// Remove the deployed resources (the bucket and its events are kept by the gcloud engine and
-    /// protected from deletion while not empty by Terraform).
+    /// Remove the deployed resources, alerting included. The bucket and the events in it are kept
+    /// (security evidence) unless --delete-events is given.
     ///
-    /// Example: provision destroy
-    Destroy(RunArgs),
-    /// Build the collector image with Cloud Build (no local Docker), tag it with the git commit, and
-    /// roll the Cloud Run service to it; prints the revision and the image digest.
+    /// Examples: provision destroy; provision destroy --delete-events
+    Destroy(DestroyArgs),
+    /// Roll the Cloud Run service to a released collector image (pinned by digest), or with --build
+    /// to an image built from a checkout with Cloud Build (no local Docker, tagged with the git
+    /// commit); prints the image, the revision and the digest.
     ///
-    /// Example: provision deploy; provision deploy --tag v1.2.3 --source .
+    /// Examples: provision deploy; provision deploy --version 0.3.0; provision deploy --build --tag v1.2.3 --source .
     Deploy(DeployArgs),
     /// Force a run and check the live pipeline end to end: a verdict, diagnosis and next step per
     /// stream; exit status 0 only when every stream works.
@@ -65,9 +66,11 @@ pub enum Command {
     /// Check a bearer token with the Events API: features, integration and account, expiry.
     ///
     /// The token is read from OP_BEARER_TOKEN, standard input, or a prompt without echo (never an
-    /// argument, so it stays out of shell history and process lists).
-    ///
-    /// Examples: provision check-token < token.txt; provision check-token --config onepassword-secops.yaml --format json
+    /// argument, so it stays out of shell history and process lists). It fails (exit 2), as the
+    /// collector would refuse to start, when the token's claims or the API lack a configured stream.
+    #[command(
+        after_help = "Examples:\n  provision check-token < token.txt\n  provision check-token --config onepassword-secops.yaml --format json < token.txt"
+    )]
     CheckToken(CheckTokenArgs),
     /// Print what to enter in Google SecOps for each stream's feed, and the bucket grant it needs.
     ///
@@ -141,6 +144,20 @@ pub struct ApplyArgs {
     /// Do not ask for a token; keep the secret's current versions.
     #[arg(long)]
     pub keep_token: bool,
+    /// Build the first image from the checkout (--source) with Cloud Build, instead of deploying
+    /// the released image of collector.version (default: this provisioner's version).
+    #[arg(long)]
+    pub build: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Delete the bucket too, with every event and checkpoint in it (all object versions). Without
+    /// it the bucket is kept and left out of Terraform's state.
+    #[arg(long)]
+    pub delete_events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -148,8 +165,9 @@ pub struct CheckTokenArgs {
     /// The config file (optional: without it, the host comes from the token's aud claim).
     #[arg(long, short)]
     pub config: Option<PathBuf>,
-    /// Events API base URL, overriding the config and the token's aud claim.
-    #[arg(long)]
+    /// Events API base URL, overriding the config and the token's aud claim (a different host is
+    /// reported as this override's doing, not the token's).
+    #[arg(long, value_name = "URL")]
     pub api_base: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -169,11 +187,18 @@ pub struct FormatArgs {
 pub struct DeployArgs {
     #[command(flatten)]
     pub config: ConfigArg,
-    /// The repository checkout to build (its Dockerfile).
+    /// The released version to roll out (default: collector.version, else this provisioner's
+    /// version); pinned by digest through the remote repository.
+    #[arg(long, conflicts_with_all = ["build", "tag"])]
+    pub version: Option<String>,
+    /// Build the checkout (--source) with Cloud Build and roll that out instead of a release.
+    #[arg(long)]
+    pub build: bool,
+    /// The repository checkout to build (its Dockerfile), with --build.
     #[arg(long, default_value = ".")]
     pub source: PathBuf,
-    /// Image tag; default: the checkout's commit (`git rev-parse --short=12 HEAD`).
-    #[arg(long)]
+    /// Image tag with --build; default: the checkout's commit (`git rev-parse --short=12 HEAD`).
+    #[arg(long, requires = "build")]
     pub tag: Option<String>,
     /// Output format of the result.
     #[arg(long, value_enum, default_value = "text")]

@@ -10,7 +10,7 @@ use collector::secret::Secret;
 
 use crate::config::Config;
 use crate::render::{Engine, files};
-use crate::runner::Step;
+use crate::runner::{Retry, Step};
 
 const TF_MODULE: &str = "module.onepassword_secops";
 
@@ -41,24 +41,65 @@ pub fn plan(engine: Engine, out: &Path) -> Vec<Step> {
     }
 }
 
+/// Where the collector's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// `collector.image`, deployed as it is.
+    Named(String),
+    /// A released version, through the remote repository, pinned by digest before the service is
+    /// created.
+    Release {
+        /// The version, e.g. `0.3.0`.
+        version: String,
+    },
+    /// Built from a checkout with Cloud Build (`--build`).
+    Build,
+}
+
+impl ImageSource {
+    /// The source `config` asks for: its image, else a build when `build`, else its release.
+    pub fn of(config: &Config, build: bool) -> Self {
+        match (&config.collector.image, build) {
+            (Some(image), _) => ImageSource::Named(image.clone()),
+            (None, true) => ImageSource::Build,
+            (None, false) => ImageSource::Release {
+                version: config.release_version(),
+            },
+        }
+    }
+}
+
+/// `provision apply` in two parts: before the service exists (APIs, the secret and the image
+/// repositories, the token, a first build) and the rest. A released image is pinned by digest
+/// between the two, once the remote repository that serves it exists.
+#[derive(Debug)]
+pub struct ApplyPlan {
+    /// Up to the image.
+    pub foundation: Vec<Step>,
+    /// The service and everything after it.
+    pub service: Vec<Step>,
+}
+
 /// Steps of `provision apply`; `token`, when given, becomes the secret's newest version.
 ///
-/// Without `collector.image` in the config, the first image is built from `source` with Cloud Build
-/// (into the repository the first phase creates) before the service that runs it.
+/// With [`ImageSource::Build`], the first image is built from `source` with Cloud Build (into the
+/// repository the first part creates) before the service that runs it.
 pub fn apply(
     engine: Engine,
     out: &Path,
     config: &Config,
     token: Option<Secret>,
     source: &Path,
-) -> Vec<Step> {
+    image: &ImageSource,
+) -> ApplyPlan {
     let tf = out.join("terraform");
     let foundation_targets = [
         format!("-target={TF_MODULE}.google_project_service.required"),
         format!("-target={TF_MODULE}.google_secret_manager_secret.token"),
         format!("-target={TF_MODULE}.google_artifact_registry_repository.collector"),
+        format!("-target={TF_MODULE}.google_artifact_registry_repository.releases"),
     ];
-    let mut steps = match engine {
+    let mut foundation = match engine {
         Engine::Terraform => {
             let mut args = vec!["apply", "-input=false", "-auto-approve"];
             args.extend(foundation_targets.iter().map(String::as_str));
@@ -70,7 +111,7 @@ pub fn apply(
                     &tf,
                 ),
                 Step::new(
-                    "create the APIs, the token's secret and the image repository (terraform apply -target)",
+                    "create the APIs, the token's secret and the image repositories (terraform apply -target)",
                     "terraform",
                     &args,
                     &tf,
@@ -78,73 +119,237 @@ pub fn apply(
             ]
         }
         Engine::Gcloud => vec![Step::new(
-            "create the APIs, bucket, service accounts, secret and repository (deploy.sh foundation)",
+            "create the APIs, bucket, service accounts, secret and repositories (deploy.sh foundation)",
             "bash",
             &[files::GCLOUD_DEPLOY, "foundation"],
             out,
         )],
     };
     if let Some(token) = token {
-        steps.push(store_token(config, token, out));
+        foundation.push(store_token(config, token, out));
     }
-    if config.collector.image.is_none() {
-        let image = config.image();
-        steps.push(Step::new(
-            "build the first collector image (Cloud Build)",
-            "gcloud",
-            &[
-                "builds",
-                "submit",
-                "--project",
-                &config.project_id,
-                "--tag",
-                &image,
-                ".",
-            ],
-            source,
-        ));
+    if *image == ImageSource::Build {
+        foundation.push(build(config, source, &config.image()));
     }
-    steps.push(match engine {
-        Engine::Terraform => Step::new(
-            "create everything else (terraform apply)",
-            "terraform",
-            &["apply", "-input=false", "-auto-approve"],
-            &tf,
-        ),
+    let service = vec![match engine {
+        Engine::Terraform => {
+            let step = Step::new(
+                "create everything else (terraform apply)",
+                "terraform",
+                &["apply", "-input=false", "-auto-approve"],
+                &tf,
+            );
+            if config.alerting.enabled {
+                step.with_retry(metric_wait(config))
+            } else {
+                step
+            }
+        }
         Engine::Gcloud => Step::new(
             "create the service, Pub/Sub and the schedule (deploy.sh service)",
             "bash",
             &[files::GCLOUD_DEPLOY, "service"],
             out,
         ),
-    });
-    steps
+    }];
+    ApplyPlan {
+        foundation,
+        service,
+    }
 }
 
-/// Steps of `provision destroy`.
-pub fn destroy(engine: Engine, out: &Path) -> Vec<Step> {
+/// The Cloud Build step: builds `source` (its Dockerfile) and pushes it as `image`.
+fn build(config: &Config, source: &Path, image: &str) -> Step {
+    Step::new(
+        "build and push the collector image (Cloud Build)",
+        "gcloud",
+        &[
+            "builds",
+            "submit",
+            "--project",
+            &config.project_id,
+            "--tag",
+            image,
+            ".",
+        ],
+        source,
+    )
+}
+
+/// No released image of that version could be read through the remote repository.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no released collector image {version} could be read through {mirror} (from {release}); \
+     set collector.version to a released version, or build this checkout instead with --build"
+)]
+pub struct NoRelease {
+    /// The version asked for.
+    pub version: String,
+    /// The image through the remote repository.
+    pub mirror: String,
+    /// The release registry's image.
+    pub release: String,
+    /// What gcloud said.
+    #[source]
+    pub source: Box<crate::runner::StepError>,
+}
+
+/// The released image of `version`, pinned by digest, as Cloud Run reaches it through the remote
+/// repository: asks Artifact Registry for the tag's digest (which pulls it through from the
+/// release registry).
+pub fn pin_release(config: &Config, version: &str, cwd: &Path) -> Result<String, NoRelease> {
+    let tagged = config.release_image_through_mirror(version);
+    let no_release = |source| NoRelease {
+        version: version.to_owned(),
+        mirror: tagged.clone(),
+        release: config.collector.release_image.clone(),
+        source: Box::new(source),
+    };
+    let digest = crate::runner::capture(
+        "gcloud",
+        &[
+            "artifacts",
+            "docker",
+            "images",
+            "describe",
+            &tagged,
+            "--project",
+            &config.project_id,
+            "--format",
+            "value(image_summary.digest)",
+        ],
+        cwd,
+    )
+    .map_err(no_release)?;
+    let digest = digest.trim();
+    let well_formed = digest
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()));
+    if !well_formed {
+        return Err(no_release(crate::runner::StepError::Unexpected {
+            name: format!("the digest of {tagged}"),
+            output: digest.to_owned(),
+        }));
+    }
+    let untagged = tagged
+        .rsplit_once(':')
+        .map_or(tagged.as_str(), |(name, _)| name);
+    Ok(format!("{untagged}@{digest}"))
+}
+
+/// Terraform's address of the events bucket.
+pub const TF_BUCKET: &str = "module.onepassword_secops.google_storage_bucket.logs";
+
+/// The first step of a Terraform `provision destroy`, after which `terraform state list` tells
+/// whether the bucket is managed.
+pub fn destroy_init(out: &Path) -> Step {
+    Step::new(
+        "terraform init",
+        "terraform",
+        &["init", "-input=false"],
+        out.join("terraform"),
+    )
+}
+
+/// Waiting for a new log-based metric: Cloud Monitoring refuses alert policies that name it
+/// ("Cannot find metric(s)") for a few minutes after it is created. Twenty tries, 30 s apart
+/// (`METRIC_WAIT_SECONDS` changes the pause; the gcloud script reads the same variable).
+fn metric_wait(config: &Config) -> Retry {
+    let pause = std::env::var("METRIC_WAIT_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    Retry {
+        when_output_contains: "Cannot find metric".to_owned(),
+        waiting_for: format!(
+            "Cloud Monitoring to know the new log-based metric {}-successful-runs \
+             (new metrics take a few minutes)",
+            config.collector.service_name
+        ),
+        attempts: 20,
+        pause: std::time::Duration::from_secs(pause),
+    }
+}
+
+/// Steps of `provision destroy` (for Terraform, after [`destroy_init`]). The bucket and its events
+/// are kept unless `delete_events`: Terraform first forgets the bucket (`bucket_in_state`), so
+/// `terraform destroy` succeeds without deleting it; with `delete_events` it is removed with every
+/// object version after everything else is gone.
+pub fn destroy(
+    engine: Engine,
+    out: &Path,
+    config: &Config,
+    bucket_in_state: bool,
+    delete_events: bool,
+) -> Vec<Step> {
     let tf = out.join("terraform");
     match engine {
-        Engine::Terraform => vec![
-            Step::new(
-                "terraform init",
-                "terraform",
-                &["init", "-input=false"],
-                &tf,
-            ),
-            Step::new(
+        Engine::Terraform => {
+            let mut steps = Vec::new();
+            if bucket_in_state {
+                steps.push(Step::new(
+                    "keep the events bucket: leave it out of Terraform's state",
+                    "terraform",
+                    &["state", "rm", TF_BUCKET],
+                    &tf,
+                ));
+            }
+            steps.push(Step::new(
                 "terraform destroy",
                 "terraform",
                 &["destroy", "-input=false", "-auto-approve"],
                 &tf,
-            ),
-        ],
-        Engine::Gcloud => vec![Step::new(
-            "remove the resources (destroy.sh)",
-            "bash",
-            &[files::GCLOUD_DESTROY],
-            out,
-        )],
+            ));
+            if delete_events {
+                let bucket = format!("gs://{}", config.bucket.name);
+                steps.push(Step::new(
+                    "delete the events bucket with every event and checkpoint in it",
+                    "gcloud",
+                    &[
+                        "storage",
+                        "rm",
+                        "--recursive",
+                        "--all-versions",
+                        &bucket,
+                        "--project",
+                        &config.project_id,
+                    ],
+                    out,
+                ));
+            }
+            steps
+        }
+        Engine::Gcloud => {
+            let mut args = vec![files::GCLOUD_DESTROY];
+            if delete_events {
+                args.push("--delete-events");
+            }
+            vec![Step::new(
+                "remove the resources (destroy.sh)",
+                "bash",
+                &args,
+                out,
+            )]
+        }
+    }
+}
+
+/// The folder Cloud Build builds from has no `Dockerfile`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{} has no Dockerfile, so Cloud Build has nothing to build: pass --source with the path of a \
+     onepassword-secops checkout (the folder that holds its Dockerfile), or set collector.image \
+     in the config to an image that is already built",
+    .0.display()
+)]
+pub struct NoDockerfile(pub std::path::PathBuf);
+
+/// Checks that `source` can be built before any step runs.
+pub fn check_build_source(source: &Path) -> Result<(), NoDockerfile> {
+    if source.join("Dockerfile").is_file() {
+        Ok(())
+    } else {
+        Err(NoDockerfile(source.to_path_buf()))
     }
 }
 
@@ -156,42 +361,32 @@ pub fn image_for(config: &Config, tag: &str) -> String {
     )
 }
 
-/// Steps of `provision deploy`: build `source` with Cloud Build into Artifact Registry as `image`,
-/// then roll the Cloud Run service to it (`gcloud run deploy` waits for the revision to be ready).
+/// Steps of `provision deploy --build`: build `source` with Cloud Build into Artifact Registry as
+/// `image`, then roll the Cloud Run service to it.
 pub fn deploy(config: &Config, source: &Path, image: &str) -> Vec<Step> {
-    vec![
-        Step::new(
-            "build and push the collector image (Cloud Build)",
-            "gcloud",
-            &[
-                "builds",
-                "submit",
-                "--project",
-                &config.project_id,
-                "--tag",
-                image,
-                ".",
-            ],
-            source,
-        ),
-        Step::new(
-            "roll the Cloud Run service to the new image",
-            "gcloud",
-            &[
-                "run",
-                "deploy",
-                &config.collector.service_name,
-                "--image",
-                image,
-                "--project",
-                &config.project_id,
-                "--region",
-                &config.region,
-                "--quiet",
-            ],
-            source,
-        ),
-    ]
+    vec![build(config, source, image), roll(config, image, source)]
+}
+
+/// The step that rolls the Cloud Run service to `image` (`gcloud run deploy` waits for the
+/// revision to be ready).
+pub fn roll(config: &Config, image: &str, cwd: &Path) -> Step {
+    Step::new(
+        "roll the Cloud Run service to the new image",
+        "gcloud",
+        &[
+            "run",
+            "deploy",
+            &config.collector.service_name,
+            "--image",
+            image,
+            "--project",
+            &config.project_id,
+            "--region",
+            &config.region,
+            "--quiet",
+        ],
+        cwd,
+    )
 }
 
 /// The step that adds `token` as the secret's newest version, on standard input only.

@@ -1,14 +1,16 @@
 //! Reading the bearer token (environment, standard input, or a prompt without echo) and checking
-//! it against the Events API's introspection.
+//! it: its shape, what its own claims say (features, account, events host, expiry), and what the
+//! Events API's introspection says.
 
 use std::io::{IsTerminal as _, Read as _};
 
 use collector::onepassword::token::TokenClaims;
-use collector::onepassword::{Client, ClientOptions, Introspection};
-use collector::secret::Secret;
+use collector::onepassword::{Client, ClientOptions, Introspection, Stream};
+use collector::secret::{Secret, TokenFormatError};
 use serde::Serialize;
 
-/// Why the token could not be read or checked.
+/// Why the token could not be read or checked. Each message carries its cause, so none has a
+/// `source`: a chain printer shows every cause once.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// Nothing was given.
@@ -18,7 +20,23 @@ pub enum TokenError {
     Missing,
     /// Reading failed.
     #[error("cannot read the bearer token: {0}")]
-    Read(#[from] std::io::Error),
+    Read(std::io::Error),
+    /// What was read is not text.
+    #[error(
+        "the bearer token on standard input is not text (byte {at} is not UTF-8); a bearer token is printable ASCII: pipe the token itself, e.g. provision check-token < token.txt"
+    )]
+    NotText {
+        /// Position of the first bad byte, from 1.
+        at: usize,
+    },
+    /// What was read cannot be a bearer token.
+    #[error("the bearer token from {from} {error}")]
+    Format {
+        /// Where it came from.
+        from: &'static str,
+        /// What is wrong.
+        error: TokenFormatError,
+    },
     /// The base URL is not a URL.
     #[error("events API base URL {0:?} is not a URL")]
     BadUrl(String),
@@ -27,30 +45,43 @@ pub enum TokenError {
     Api(#[from] collector::onepassword::ApiError),
     /// The HTTP client failed.
     #[error("cannot build the HTTP client: {0}")]
-    Http(#[from] reqwest::Error),
+    Http(reqwest::Error),
+}
+
+fn checked(from: &'static str, text: String) -> Result<Secret, TokenError> {
+    let secret = Secret::new(text);
+    match secret.check_bearer() {
+        Ok(()) => Ok(secret),
+        Err(TokenFormatError::Empty) => Err(TokenError::Missing),
+        Err(error) => Err(TokenError::Format { from, error }),
+    }
 }
 
 /// Reads the token: `OP_BEARER_TOKEN`, else standard input when it is not a terminal, else a prompt
-/// without echo.
+/// without echo; refuses one that cannot be a bearer token (a line break, a control character,
+/// non-ASCII), saying why and never showing it.
 pub fn read_token() -> Result<Secret, TokenError> {
     if let Ok(value) = std::env::var("OP_BEARER_TOKEN")
         && !value.trim().is_empty()
     {
-        return Ok(Secret::new(value));
+        return checked("OP_BEARER_TOKEN", value);
     }
     let stdin = std::io::stdin();
-    let text = if stdin.is_terminal() {
-        rpassword::prompt_password("1Password Events Reporting bearer token (input hidden): ")?
-    } else {
-        let mut text = String::new();
-        stdin.lock().read_to_string(&mut text)?;
-        text
-    };
-    if text.trim().is_empty() {
-        Err(TokenError::Missing)
-    } else {
-        Ok(Secret::new(text))
+    if stdin.is_terminal() {
+        let text =
+            rpassword::prompt_password("1Password Events Reporting bearer token (input hidden): ")
+                .map_err(TokenError::Read)?;
+        return checked("the prompt", text);
     }
+    let mut bytes = Vec::new();
+    stdin
+        .lock()
+        .read_to_end(&mut bytes)
+        .map_err(TokenError::Read)?;
+    let text = String::from_utf8(bytes).map_err(|e| TokenError::NotText {
+        at: e.utf8_error().valid_up_to() + 1,
+    })?;
+    checked("standard input", text)
 }
 
 /// What `check-token` reports.
@@ -58,8 +89,12 @@ pub fn read_token() -> Result<Secret, TokenError> {
 pub struct TokenReport {
     /// Events API base URL used.
     pub events_api: String,
+    /// The events API the token itself names (its `aud` claim), when it names one.
+    pub token_events_api: Option<String>,
     /// Features the API says the token has.
     pub features: Vec<String>,
+    /// Features the token's own claims list (`1password.com/fts`), when it is a JWT with them.
+    pub token_features: Option<Vec<String>>,
     /// The integration (token) uuid.
     pub integration_uuid: String,
     /// The account uuid.
@@ -70,23 +105,26 @@ pub struct TokenReport {
     pub expires_at: Option<String>,
     /// Days left until expiry.
     pub days_left: Option<i64>,
-    /// Configured streams the token cannot read.
+    /// Configured streams the token cannot read (by its claims or by the API), as the collector
+    /// would refuse them at start-up.
     pub missing_features: Vec<String>,
 }
 
 /// Introspects `token` at `base` (else the host in its `aud` claim, else 1password.com's) and
-/// compares its features with `streams`.
+/// compares its features, as its claims and the API list them, with `streams`.
 pub async fn check(
     token: &Secret,
     base: Option<String>,
     streams: &[String],
 ) -> Result<TokenReport, TokenError> {
     let claims = TokenClaims::decode(token.expose());
+    let token_events_api = claims.as_ref().and_then(TokenClaims::events_base_url);
     let base = base
-        .or_else(|| claims.as_ref().and_then(TokenClaims::events_base_url))
+        .or_else(|| token_events_api.clone())
         .unwrap_or_else(|| crate::config::DEFAULT_EVENTS_BASE_URL.to_owned());
     let url = base.parse().map_err(|_| TokenError::BadUrl(base.clone()))?;
-    let client = Client::new(url, token.clone(), ClientOptions::default())?;
+    let client =
+        Client::new(url, token.clone(), ClientOptions::default()).map_err(TokenError::Http)?;
     let Introspection {
         uuid,
         issued_at,
@@ -94,19 +132,56 @@ pub async fn check(
         account_uuid,
     } = client.introspect().await?;
     let expires = claims.as_ref().and_then(TokenClaims::expires_at);
+    let lacking_by_claims: Vec<Stream> = claims.as_ref().map_or_else(Vec::new, |c| {
+        c.missing(streams.iter().filter_map(|s| s.parse().ok()))
+    });
     let missing_features = streams
         .iter()
-        .filter(|s| !features.contains(s))
+        .filter(|s| {
+            !features.contains(s) || lacking_by_claims.iter().any(|stream| stream.name() == *s)
+        })
         .cloned()
         .collect();
     Ok(TokenReport {
         events_api: base,
+        token_events_api,
         features,
+        token_features: claims.as_ref().and_then(|c| c.features.clone()),
         integration_uuid: uuid,
-        account_uuid,
+        account_uuid: account_uuid.or_else(|| claims.and_then(|c| c.account_uuid)),
         issued_at,
         expires_at: expires.map(|t| t.to_rfc3339()),
         days_left: expires.map(|t| (t - chrono::Utc::now()).num_days()),
         missing_features,
     })
+}
+
+/// What to say when `--api-base` differs from the host the token names: the override is the
+/// cause, not the token.
+pub fn override_note(api_base: &str, token: &Secret) -> Option<String> {
+    let own = TokenClaims::decode(token.expose())?.events_base_url()?;
+    (own.trim_end_matches('/') != api_base.trim_end_matches('/')).then(|| {
+        format!(
+            "note: checking at --api-base {api_base}, which overrides {own}, the events API the token names (its aud claim); the collector will use OP_API_BASE, which should be {own}"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_print_their_cause_once() {
+        let error = TokenError::Read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ));
+        let chain = format!("{:#}", anyhow::Error::from(error));
+        assert_eq!(
+            chain.matches("did not contain valid UTF-8").count(),
+            1,
+            "{chain}"
+        );
+    }
 }

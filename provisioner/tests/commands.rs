@@ -2,54 +2,15 @@
 //! with recording stand-ins for `terraform` and `gcloud` on PATH (the real binaries stay the
 //! default) and the Events API simulator.
 
-use std::io::Write as _;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod support;
 
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use support::{config_dir, provision, stand_ins, summary};
 use testkit::{Call, Reply, StandIns};
 
 const TOKEN: &str = "provision-test-token-value";
-
-fn config_dir(example: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{example}.yaml"));
-    std::fs::copy(source, dir.path().join("onepassword-secops.yaml")).unwrap();
-    dir
-}
-
-fn provision(dir: &Path, stand_ins: &StandIns, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
-        .args(args)
-        .current_dir(dir)
-        .env("PATH", stand_ins.path_env())
-        .env_remove("OP_BEARER_TOKEN")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(text) = stdin {
-        input.write_all(text.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn summary(calls: &[Call], root: &Path) -> Vec<String> {
-    let root = root.canonicalize().unwrap();
-    calls
-        .iter()
-        .map(|c| {
-            let cwd = c.cwd.canonicalize().unwrap();
-            let rel = cwd
-                .strip_prefix(&root)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| cwd.display().to_string());
-            format!("[{rel}] {} {}", c.program, c.args.join(" "))
-        })
-        .collect()
-}
 
 fn assert_token_only_on_stdin(calls: &[Call]) {
     for call in calls {
@@ -80,19 +41,16 @@ fn nothing_exists_yet(s: &mut StandIns) {
     s.on("gcloud", &["describe"], Reply::fail(1, "NOT_FOUND\n"));
 }
 
-fn stand_ins() -> StandIns {
-    let mut s = StandIns::new();
-    s.add("terraform")
-        .add("gcloud")
-        .record_env(&["OP_BEARER_TOKEN", "TF_IN_AUTOMATION"]);
-    s
-}
-
 #[test]
 fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
     let dir = config_dir("minimal");
     let s = stand_ins();
-    let out = provision(dir.path(), &s, &["apply"], Some(&format!("{TOKEN}\n")));
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--build"],
+        Some(&format!("{TOKEN}\n")),
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -103,7 +61,7 @@ fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
         summary(&calls, dir.path()),
         [
             "[deploy/terraform] terraform init -input=false",
-            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token -target=module.onepassword_secops.google_artifact_registry_repository.collector",
+            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token -target=module.onepassword_secops.google_artifact_registry_repository.collector -target=module.onepassword_secops.google_artifact_registry_repository.releases",
             "[deploy] gcloud secrets versions add onepassword-events-token --project acme-secops-prod --data-file=-",
             "[] gcloud builds submit --project acme-secops-prod --tag us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops/collector:latest .",
             "[deploy/terraform] terraform apply -input=false -auto-approve",
@@ -153,7 +111,7 @@ fn the_token_can_come_from_the_environment_and_is_not_passed_on() {
     let dir = config_dir("minimal");
     let s = stand_ins();
     let out = Command::new(env!("CARGO_BIN_EXE_provision"))
-        .args(["apply"])
+        .args(["apply", "--build"])
         .current_dir(dir.path())
         .env("PATH", s.path_env())
         .env("OP_BEARER_TOKEN", TOKEN)
@@ -182,7 +140,7 @@ fn a_failing_step_stops_the_run_and_is_named() {
             "ERROR: (gcloud.secrets.versions.add) PERMISSION_DENIED\n",
         ),
     );
-    let out = provision(dir.path(), &s, &["apply"], Some(TOKEN));
+    let out = provision(dir.path(), &s, &["apply", "--build"], Some(TOKEN));
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -222,6 +180,7 @@ fn plan_and_destroy_with_terraform() {
             "[deploy/terraform] terraform init -input=false",
             "[deploy/terraform] terraform plan -input=false -out=tfplan",
             "[deploy/terraform] terraform init -input=false",
+            "[deploy/terraform] terraform state list",
             "[deploy/terraform] terraform destroy -input=false -auto-approve",
         ]
     );
@@ -235,7 +194,7 @@ fn gcloud_engine_runs_the_rendered_script_against_gcloud() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud"],
+        &["apply", "--engine", "gcloud", "--build"],
         Some(TOKEN),
     );
     assert!(
@@ -295,7 +254,7 @@ fn gcloud_engine_updates_what_exists_and_keeps_the_deployed_image() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud", "--keep-token"],
+        &["apply", "--engine", "gcloud", "--keep-token", "--build"],
         None,
     );
     assert!(
@@ -391,19 +350,11 @@ fn feed_instructions_as_text_and_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_token_reports_features_expiry_and_missing_streams() {
     let exp = chrono::Utc::now().timestamp() + 30 * 86_400 + 3600;
-    let token = opsim::mint_token(&opsim::TokenClaims {
-        aud: vec![
-            "com.1password.streamingservice".into(),
-            "events.1password.com".into(),
-        ],
-        sub: "INTEGRATION".into(),
-        iss: "com.1password.b5".into(),
-        iat: 1_700_000_000,
+    let claims = opsim::TokenClaims {
         exp: Some(exp),
-        features: vec!["auditevents".into()],
-        account_uuid: "ACCOUNT".into(),
-        integration_uuid: "INTEGRATION".into(),
-    });
+        ..opsim::TokenClaims::new("events.1password.com", &["auditevents"], 1_700_000_000)
+    };
+    let token = opsim::mint_token(&claims);
     let sim = opsim::Simulator::start(opsim::SimConfig::new(4).with_token(opsim::TokenGrant {
         token: token.clone(),
         features: vec![opsim::Stream::AuditEvents],
@@ -450,8 +401,10 @@ async fn check_token_reports_features_expiry_and_missing_streams() {
     let report: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(report["features"], serde_json::json!(["auditevents"]));
     assert_eq!(report["days_left"], 30);
-    assert_eq!(report["integration_uuid"].as_str().unwrap().len(), 26);
-    assert!(report["account_uuid"].is_string());
+    assert_eq!(report["integration_uuid"], claims.sub.as_str());
+    assert_eq!(report["account_uuid"], claims.account_uuid.as_str());
+    assert_eq!(report["token_features"], serde_json::json!(["auditevents"]));
+    assert_eq!(report["token_events_api"], "https://events.1password.com");
     assert_eq!(missing.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&missing.stderr);
     assert!(stderr.contains("signinattempts, itemusages"), "{stderr}");
@@ -472,7 +425,12 @@ fn deploy_builds_with_cloud_build_tags_with_the_commit_and_rolls_the_service() {
         &["images", "describe"],
         Reply::ok("sha256:feedface\n"),
     );
-    let out = provision(dir.path(), &s, &["deploy", "--format", "json"], None);
+    let out = provision(
+        dir.path(),
+        &s,
+        &["deploy", "--build", "--format", "json"],
+        None,
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -509,7 +467,12 @@ fn a_failed_build_or_rollout_is_reported_by_name() {
         let dir = config_dir("minimal");
         let mut s = stand_ins();
         s.on("gcloud", &[needle], Reply::fail(1, "ERROR: failed\n"));
-        let out = provision(dir.path(), &s, &["deploy", "--tag", "v1.2.3"], None);
+        let out = provision(
+            dir.path(),
+            &s,
+            &["deploy", "--build", "--tag", "v1.2.3"],
+            None,
+        );
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -527,7 +490,7 @@ fn gcloud_engine_grants_the_secops_service_account_read_on_the_bucket_only() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud", "--keep-token"],
+        &["apply", "--engine", "gcloud", "--keep-token", "--build"],
         None,
     );
     assert!(
@@ -568,7 +531,7 @@ fn gcloud_engine_creates_the_alerting_metric_channels_and_policies() {
     let out = provision(
         dir.path(),
         &s,
-        &["apply", "--engine", "gcloud", "--keep-token"],
+        &["apply", "--engine", "gcloud", "--keep-token", "--build"],
         None,
     );
     assert!(
@@ -667,6 +630,7 @@ fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_n
             "pubsub topics delete onepassword-audit-trigger-dead-letter",
             "run services delete onepassword-audit-collector",
             "artifacts repositories delete onepassword-secops",
+            "artifacts repositories delete onepassword-secops-releases",
             "secrets delete onepassword-events-token",
             "iam service-accounts delete onepassword-audit-collector-sa@acme-secops-prod.iam.gserviceaccount.com",
             "iam service-accounts delete onepassword-audit-invoker-sa@acme-secops-prod.iam.gserviceaccount.com",

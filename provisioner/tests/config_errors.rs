@@ -84,6 +84,8 @@ const STRING_FIELDS: &[&str] = &[
     "collector.service_name",
     "collector.repository",
     "collector.image",
+    "collector.version",
+    "collector.release_image",
     "secret",
     "terraform.state_bucket",
     "terraform.state_prefix",

@@ -334,7 +334,7 @@ async fn simulator_with(features: Vec<opsim::Stream>, exp: i64) -> (opsim::Simul
         exp: Some(exp),
         features: features.iter().map(|f| f.to_string()).collect(),
         account_uuid: "A".into(),
-        integration_uuid: "I".into(),
+        jti: "I".into(),
     });
     let sim = opsim::Simulator::start(opsim::SimConfig::new(8).with_token(opsim::TokenGrant {
         token: token.clone(),

@@ -1,5 +1,5 @@
 //! The rendered infrastructure checked by the tools its users trust: checkov (zero failed checks),
-//! shellcheck (zero findings), `terraform fmt`'s formatter (hclfmt), and hcl-rs parsing every file.
+//! shellcheck (zero findings), the real `terraform fmt -check`, and hcl-rs parsing every file.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -126,22 +126,38 @@ fn shellcheck_finds_nothing_in_the_rendered_scripts() {
 }
 
 #[test]
-fn every_tf_file_is_formatted_and_parses() {
+fn terraform_fmt_finds_nothing_to_change() {
+    // The real Terraform's formatter over the module (with its examples) and every rendered root;
+    // it needs no provider, so it runs here although `terraform init` cannot.
+    let tree = rendered_tree();
+    let output = Command::new(testkit::tool("terraform"))
+        .args(["fmt", "-check", "-recursive", "-diff"])
+        .arg(tree.path())
+        .output()
+        .expect("run terraform fmt");
+    assert!(
+        output.status.success(),
+        "terraform fmt would change these files:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // And it does fail on a file it would change, so the check above can fail.
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("x.tf"), "locals {\na=1\n}\n").unwrap();
+    let output = Command::new(testkit::tool("terraform"))
+        .args(["fmt", "-check", "-recursive"])
+        .arg(bad.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}
+
+#[test]
+fn every_tf_file_parses() {
     let tree = rendered_tree();
     let tf_files = files(tree.path(), "tf");
     assert!(tf_files.len() >= 14, "{tf_files:?}");
     for file in &tf_files {
-        let output = Command::new(testkit::tool("hclfmt"))
-            .arg("-require-no-change")
-            .arg(file)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{} is not terraform fmt-clean:\n{}",
-            file.display(),
-            String::from_utf8_lossy(&output.stdout)
-        );
         let text = std::fs::read_to_string(file).unwrap();
         let body: hcl::Body = hcl::from_str(&text)
             .unwrap_or_else(|e| panic!("{} does not parse: {e}", file.display()));
@@ -334,14 +350,23 @@ fn every_reference_in_the_rendered_terraform_resolves() {
             &Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.yaml")),
         )
         .unwrap();
-        let steps =
-            provisioner::steps::apply(Engine::Terraform, tree.path(), &config, None, tree.path());
-        let targets: Vec<&str> = steps
+        let image = provisioner::steps::ImageSource::of(&config, false);
+        let plan = provisioner::steps::apply(
+            Engine::Terraform,
+            tree.path(),
+            &config,
+            None,
+            tree.path(),
+            &image,
+        );
+        let targets: Vec<&str> = plan
+            .foundation
             .iter()
+            .chain(&plan.service)
             .flat_map(|s| s.args.iter())
             .filter_map(|a| a.strip_prefix("-target=module.onepassword_secops."))
             .collect();
-        assert_eq!(targets.len(), 3, "{targets:?}");
+        assert_eq!(targets.len(), 4, "{targets:?}");
         for target in targets {
             assert!(
                 module.resources.iter().any(|r| r == target),

@@ -92,22 +92,78 @@ fn check_reports_drift_with_a_diff() {
     let files = render::render(&config, Engine::Terraform).unwrap();
     let dir = tempfile::tempdir().unwrap();
     assert!(
-        !render::drift(dir.path(), &files).is_empty(),
+        !render::drift(dir.path(), &files).unwrap().is_empty(),
         "nothing on disk yet"
     );
     render::write(dir.path(), &files).unwrap();
-    assert_eq!(render::drift(dir.path(), &files), "");
+    assert_eq!(render::drift(dir.path(), &files).unwrap(), "");
     let main = dir.path().join(render::files::TF_MAIN);
     let edited = std::fs::read_to_string(&main)
         .unwrap()
         .replace("europe-west1", "us-east1");
     std::fs::write(&main, edited).unwrap();
-    let drift = render::drift(dir.path(), &files);
+    let drift = render::drift(dir.path(), &files).unwrap();
     assert!(
         drift.contains("-  region  = \"us-east1\"")
             && drift.contains("+  region  = \"europe-west1\""),
         "{drift}"
     );
+}
+
+#[test]
+fn check_names_stray_files_but_not_terraforms_own() {
+    let config = example("minimal");
+    let files = render::render(&config, Engine::Terraform).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    render::write(dir.path(), &files).unwrap();
+    let tf = dir.path().join("terraform");
+    std::fs::create_dir_all(tf.join(".terraform/providers")).unwrap();
+    for own in [
+        ".terraform/providers/p",
+        ".terraform.lock.hcl",
+        "terraform.tfstate",
+        "terraform.tfstate.backup",
+        "tfplan",
+    ] {
+        std::fs::write(tf.join(own), "x").unwrap();
+    }
+    assert_eq!(render::drift(dir.path(), &files).unwrap(), "");
+    std::fs::write(tf.join("modules/onepassword-secops/old.tf"), "x").unwrap();
+    assert_eq!(
+        render::drift(dir.path(), &files).unwrap(),
+        "stray file: terraform/modules/onepassword-secops/old.tf (a render does not write it)\n"
+    );
+}
+
+#[test]
+fn write_refuses_symbolic_links_and_never_follows_them() {
+    let config = example("minimal");
+    let files = render::render(&config, Engine::Gcloud).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "keep me").unwrap();
+
+    // A link where a rendered file goes.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("gcloud")).unwrap();
+    std::os::unix::fs::symlink(&victim, dir.path().join(render::files::GCLOUD_DEPLOY)).unwrap();
+    let error = render::write(dir.path(), &files).unwrap_err();
+    assert!(
+        matches!(&error, render::WriteError::NotRegular(p) if p.ends_with(render::files::GCLOUD_DEPLOY)),
+        "{error}"
+    );
+    assert!(error.to_string().contains("symbolic link"), "{error}");
+
+    // A link where a rendered folder goes.
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("gcloud")).unwrap();
+    let error = render::write(dir.path(), &files).unwrap_err();
+    assert!(
+        matches!(&error, render::WriteError::NotRegular(p) if p.ends_with("gcloud")),
+        "{error}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    assert!(!outside.path().join("deploy.sh").exists());
 }
 
 #[test]

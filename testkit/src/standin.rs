@@ -1,6 +1,9 @@
 //! Recording stand-ins for external commands (`terraform`, `gcloud`, …): small Python scripts on a
 //! temporary `PATH` that record every call (program, arguments, working directory, standard input,
-//! chosen environment variables) and answer from canned rules.
+//! chosen environment variables) and answer from canned rules. With
+//! [`StandIns::check_gcloud_syntax`], every `gcloud` call is first parsed by the **real** gcloud
+//! (see [`crate::gcloud_parse`]); a line it rejects fails the call, so a stand-in can no longer
+//! accept a flag that gcloud does not have.
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -57,6 +60,10 @@ pub struct Call {
     /// test can see a temporary file the caller deletes afterwards.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// What the real gcloud said when it rejected this line (only with
+    /// [`StandIns::check_gcloud_syntax`]); such a call exits 97 without consulting the rules.
+    #[serde(default)]
+    pub parse_error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -70,6 +77,8 @@ struct Rule {
 struct Rules {
     rules: Vec<Rule>,
     record_env: Vec<String>,
+    /// The real gcloud to parse every `gcloud` call with, when set.
+    parse_check: Option<crate::gcloud_parse::ParseCheck>,
 }
 
 const SCRIPT: &str = r#"#!/usr/bin/env python3
@@ -105,6 +114,20 @@ for arg in args:
 record = {"program": program, "args": args, "cwd": os.getcwd(),
           "stdin": data.decode("utf-8", "replace"), "env": env, "files": files}
 
+check = config.get("parse_check")
+if check and program == "gcloud":
+    sys.path.insert(0, here)
+    import gcloud_parse
+    rejected = gcloud_parse.check(check, args, data)
+    if rejected is not None:
+        record["parse_error"] = rejected
+        with open(os.path.join(here, "calls.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            with open(os.path.join(here, "calls.jsonl"), "a") as log:
+                log.write(json.dumps(record) + "\n")
+        sys.stderr.write("testkit: the real gcloud rejects `gcloud %s`:\n%s\n" % (" ".join(args), rejected))
+        sys.exit(97)
+
 def matches(needle):
     if " " in needle:
         words = needle.split(" ")
@@ -136,6 +159,7 @@ pub struct StandIns {
     dir: tempfile::TempDir,
     rules: Vec<Rule>,
     record_env: Vec<String>,
+    parse_check: Option<crate::gcloud_parse::ParseCheck>,
 }
 
 impl Default for StandIns {
@@ -151,6 +175,7 @@ impl StandIns {
             dir: tempfile::tempdir().expect("create stand-in folder"),
             rules: Vec::new(),
             record_env: Vec::new(),
+            parse_check: None,
         };
         stand_ins.save();
         stand_ins
@@ -201,6 +226,33 @@ impl StandIns {
         self
     }
 
+    /// Runs every `gcloud` call through the real gcloud's parser first (see
+    /// [`crate::gcloud_parse`]); a line it rejects exits 97 with gcloud's message and is recorded
+    /// with [`Call::parse_error`]. Panics, naming the fix, when gcloud is not installed.
+    pub fn check_gcloud_syntax(&mut self) -> &mut Self {
+        let check = crate::gcloud_parse::ParseCheck::new();
+        std::fs::write(
+            self.dir.path().join("gcloud_parse.py"),
+            crate::gcloud_parse::PYTHON,
+        )
+        .expect("write the parse checker");
+        self.parse_check = Some(check);
+        self.add("gcloud");
+        self.save();
+        self
+    }
+
+    /// The `gcloud` calls so far that the real gcloud rejected, as `gcloud ARGS: message`.
+    pub fn parse_errors(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| {
+                c.parse_error
+                    .map(|e| format!("gcloud {}: {e}", c.args.join(" ")))
+            })
+            .collect()
+    }
+
     fn save(&self) {
         let rules = Rules {
             rules: self
@@ -213,6 +265,7 @@ impl StandIns {
                 })
                 .collect(),
             record_env: self.record_env.clone(),
+            parse_check: self.parse_check.clone(),
         };
         let text = serde_json::to_string(&rules).expect("rules serialize");
         std::fs::write(self.dir.path().join("rules.json"), text).expect("write rules");

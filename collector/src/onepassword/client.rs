@@ -1,15 +1,20 @@
 //! The Events API client: POST a page for a position, GET introspect; retries with backoff.
+//!
+//! A 429 is waited out, not counted against the retry limit: for as long as its `Retry-After`
+//! (seconds or an HTTP date) says, else with backoff until the window resets, as long as the run's
+//! budget allows. When the budget cannot wait it out (the hourly limit, typically), the call ends
+//! with [`ApiError::RateLimited`] saying when requests can resume, and the run stops cleanly.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
 use serde::Deserialize;
 use tokio::time::Instant;
 use url::Url;
 
-use super::{ApiError, Page, Position, RetryPolicy, Stream};
+use super::{ApiError, Page, Position, RateWindow, RetryPolicy, Stream, parse_retry_after};
 use crate::secret::Secret;
 
 const AGENT: &str = concat!("onepassword-secops-collector/", env!("CARGO_PKG_VERSION"));
@@ -74,11 +79,20 @@ fn api_message(body: &[u8]) -> String {
         .unwrap_or_else(|_| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned())
 }
 
-/// One attempt's failure: permanent, or transient with an optional server-requested wait.
+/// One attempt's failure: permanent, rate limited (with the server's `Retry-After`, if any), or
+/// transient.
 enum Attempt {
     Permanent(ApiError),
-    Transient(String, Option<Duration>),
+    RateLimited(String, Option<Duration>),
+    Transient(String),
 }
+
+/// A minute: a 429 streak longer than this cannot be the per-minute limit.
+const MINUTE: Duration = Duration::from_secs(60);
+/// An hour: the longest the hourly limit can take to free a request.
+const HOUR: Duration = Duration::from_secs(3600);
+/// Time left in the budget below which no last try is made after a 429 without `Retry-After`.
+const LAST_TRY: Duration = Duration::from_millis(500);
 
 impl Client {
     /// A client of `base` (e.g. `https://events.1password.com`) using `token`.
@@ -107,24 +121,28 @@ impl Client {
         request: reqwest::RequestBuilder,
         endpoint: &str,
     ) -> Result<Bytes, Attempt> {
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", self.token.expose()))
+            .map_err(|_| {
+            Attempt::Permanent(ApiError::InvalidToken {
+                reason: "it contains a character not allowed in an HTTP header".into(),
+            })
+        })?;
+        authorization.set_sensitive(true);
         let response = request
-            .header(AUTHORIZATION, format!("Bearer {}", self.token.expose()))
+            .header(AUTHORIZATION, authorization)
             .header(ACCEPT, "application/json")
             .header(USER_AGENT, AGENT)
             .send()
             .await
-            .map_err(|e| {
-                Attempt::Transient(format!("request failed: {}", without_url(&e)), None)
-            })?;
+            .map_err(|e| Attempt::Transient(format!("request failed: {}", without_url(&e))))?;
         let status = response.status();
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
         let body = response.bytes().await.map_err(|e| {
-            Attempt::Transient(format!("response body cut off: {}", without_url(&e)), None)
+            Attempt::Transient(format!("response body cut off: {}", without_url(&e)))
         })?;
         match status {
             StatusCode::OK => Ok(body),
@@ -134,12 +152,12 @@ impl Client {
                     message: api_message(&body),
                 }))
             }
-            StatusCode::TOO_MANY_REQUESTS => Err(Attempt::Transient(
+            StatusCode::TOO_MANY_REQUESTS => Err(Attempt::RateLimited(
                 format!("rate limited (429): {}", api_message(&body)),
                 retry_after,
             )),
             s if s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT => Err(
-                Attempt::Transient(format!("server error ({s}): {}", api_message(&body)), None),
+                Attempt::Transient(format!("server error ({s}): {}", api_message(&body))),
             ),
             s => Err(Attempt::Permanent(ApiError::Rejected {
                 endpoint: endpoint.to_owned(),
@@ -150,7 +168,8 @@ impl Client {
     }
 
     /// Runs `call` with retries until it succeeds, fails permanently, runs out of attempts, or the
-    /// next wait would pass `deadline`.
+    /// next wait would pass `deadline`. 429s do not count as attempts: they are waited out until
+    /// `deadline`, then end the call with [`ApiError::RateLimited`].
     async fn with_retries<T, F>(
         &self,
         endpoint: &str,
@@ -162,14 +181,57 @@ impl Client {
     {
         let retry = self.options.retry;
         let mut attempt = 0;
+        let mut limited = 0;
+        let mut limited_since: Option<Instant> = None;
         loop {
-            attempt += 1;
-            let (last, retry_after) = match call().await {
+            let last = match call().await {
                 Ok(value) => return Ok(value),
                 Err(Attempt::Permanent(error)) => return Err(error),
-                Err(Attempt::Transient(last, retry_after)) => (last, retry_after),
+                Err(Attempt::RateLimited(last, retry_after)) => {
+                    limited += 1;
+                    let now = Instant::now();
+                    let streak = now - *limited_since.get_or_insert(now);
+                    // Without Retry-After the window is unknown: back off (uncounted) for as long
+                    // as the budget lasts; 429s that outlast a whole minute can only be the
+                    // hourly limit.
+                    let window = match retry_after {
+                        Some(wait) if wait > MINUTE => RateWindow::Hour,
+                        None if streak >= MINUTE => RateWindow::Hour,
+                        _ => RateWindow::Minute,
+                    };
+                    let left = deadline.saturating_duration_since(now);
+                    let wait = match retry_after {
+                        Some(wait) => wait,
+                        // A backoff past the deadline becomes one last try just before it.
+                        None => match retry.wait(limited, None) {
+                            backoff if backoff < left => backoff,
+                            _ if left > LAST_TRY => left - LAST_TRY / 2,
+                            _ => left,
+                        },
+                    };
+                    if now + wait >= deadline {
+                        let until = retry_after.unwrap_or(match window {
+                            RateWindow::Minute => MINUTE,
+                            RateWindow::Hour => HOUR,
+                        });
+                        let resets_at = chrono::Utc::now()
+                            + chrono::Duration::from_std(until).unwrap_or(chrono::Duration::MAX);
+                        return Err(ApiError::RateLimited {
+                            endpoint: endpoint.to_owned(),
+                            window,
+                            resets_at,
+                            announced: retry_after.is_some(),
+                        });
+                    }
+                    tracing::warn!(endpoint, wait_ms = wait.as_millis() as u64, error = %last, "rate limited by the Events API; waiting");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Err(Attempt::Transient(last)) => last,
             };
-            let wait = retry.wait(attempt, retry_after);
+            limited_since = None;
+            attempt += 1;
+            let wait = retry.wait(attempt, None);
             if attempt >= retry.max_attempts || Instant::now() + wait >= deadline {
                 return Err(ApiError::Unavailable {
                     endpoint: endpoint.to_owned(),
@@ -199,7 +261,7 @@ impl Client {
                 .header(CONTENT_TYPE, "application/json")
                 .body(body.clone());
             let bytes = self.attempt(request, &endpoint).await?;
-            Page::parse(bytes).map_err(|e| Attempt::Transient(e, None))
+            Page::parse(bytes).map_err(Attempt::Transient)
         })
         .await
     }
@@ -212,7 +274,7 @@ impl Client {
         self.with_retries(endpoint, deadline, || async {
             let bytes = self.attempt(self.http.get(url.clone()), endpoint).await?;
             serde_json::from_slice(&bytes)
-                .map_err(|e| Attempt::Transient(format!("malformed introspection: {e}"), None))
+                .map_err(|e| Attempt::Transient(format!("malformed introspection: {e}")))
         })
         .await
     }

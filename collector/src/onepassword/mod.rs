@@ -9,8 +9,8 @@ mod stream;
 pub mod token;
 
 pub use client::{Client, ClientOptions, Introspection};
-pub use error::ApiError;
+pub use error::{ApiError, RateWindow};
 pub use page::Page;
 pub use position::Position;
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, parse_retry_after};
 pub use stream::{Stream, UnknownStream};

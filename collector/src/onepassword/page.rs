@@ -1,5 +1,6 @@
 //! One page of events: the response body as received, with the byte range of every item in it, so
-//! items are passed on exactly as 1Password sent them and never re-serialized.
+//! items are passed on exactly as 1Password sent them and never re-serialized. `"items":null` (how
+//! the service's Go encoder writes an empty page) is an empty page.
 
 use std::ops::Range;
 
@@ -24,7 +25,7 @@ struct Wire<'a> {
     #[serde(default)]
     has_more: bool,
     #[serde(borrow, default)]
-    items: Vec<&'a RawValue>,
+    items: Option<Vec<&'a RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -41,6 +42,7 @@ impl Page {
         let base = body.as_ptr() as usize;
         let items = wire
             .items
+            .unwrap_or_default()
             .iter()
             .map(|raw| {
                 let start = raw.get().as_ptr() as usize - base;
@@ -115,5 +117,29 @@ mod tests {
         .unwrap();
         assert!(empty.is_empty());
         assert!(empty.newest_timestamp().is_none());
+        let null = Page::parse(Bytes::from_static(
+            br#"{"cursor":"c","has_more":false,"items":null}"#,
+        ))
+        .unwrap();
+        assert!(null.is_empty() && !null.has_more);
+    }
+
+    #[test]
+    fn timestamps_with_trimmed_absent_or_offset_fractions() {
+        for (stamp, nanos) in [
+            ("2021-08-11T14:28:03Z", 0),
+            ("2021-08-30T18:57:42.484Z", 484_000_000),
+            ("2022-10-24T21:16:52.827288935Z", 827_288_935),
+            ("2020-06-11T16:32:50-03:00", 0),
+        ] {
+            let body =
+                format!(r#"{{"cursor":"c","has_more":false,"items":[{{"timestamp":"{stamp}"}}]}}"#);
+            let page = Page::parse(Bytes::from(body)).unwrap();
+            assert_eq!(
+                page.newest_timestamp().unwrap().timestamp_subsec_nanos(),
+                nanos,
+                "{stamp}"
+            );
+        }
     }
 }

@@ -22,7 +22,8 @@ pub enum Position {
 }
 
 impl Position {
-    /// The request body for this position.
+    /// The request body for this position. Times keep their fraction (a backfill window from
+    /// `--start 2026-10-01T00:00:00.5Z` starts there, not half a second earlier).
     pub fn request_body(&self) -> String {
         match self {
             Position::Cursor(cursor) => serde_json::json!({ "cursor": cursor }).to_string(),
@@ -33,10 +34,10 @@ impl Position {
             } => {
                 let mut body = serde_json::json!({
                     "limit": limit,
-                    "start_time": start_time.to_rfc3339_opts(SecondsFormat::Secs, true),
+                    "start_time": start_time.to_rfc3339_opts(SecondsFormat::AutoSi, true),
                 });
                 if let Some(end) = end_time {
-                    body["end_time"] = end.to_rfc3339_opts(SecondsFormat::Secs, true).into();
+                    body["end_time"] = end.to_rfc3339_opts(SecondsFormat::AutoSi, true).into();
                 }
                 body.to_string()
             }
@@ -79,5 +80,14 @@ mod tests {
         let round: Position =
             serde_json::from_str(&serde_json::to_string(&reset).unwrap()).unwrap();
         assert_eq!(round, reset);
+        let window = Position::Reset {
+            start_time: start + chrono::Duration::nanoseconds(250_000_000),
+            end_time: Some(start + chrono::Duration::nanoseconds(1_000_000_007)),
+            limit: 10,
+        };
+        assert_eq!(
+            window.request_body(),
+            r#"{"end_time":"2026-01-02T03:04:06.000000007Z","limit":10,"start_time":"2026-01-02T03:04:05.250Z"}"#
+        );
     }
 }

@@ -1,7 +1,9 @@
-//! Backoff for 429, 5xx and transport failures: Retry-After when given, else capped exponential
-//! backoff with full jitter; never past the run's deadline.
+//! Backoff for 429, 5xx and transport failures: Retry-After (seconds or an HTTP date) when given,
+//! else capped exponential backoff with full jitter; never past the run's deadline.
 
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use rand::Rng as _;
 
@@ -40,9 +42,41 @@ impl RetryPolicy {
     }
 }
 
+/// A `Retry-After` header's wait from `now`: delay-seconds (`120`) or an HTTP date
+/// (`Wed, 21 Oct 2026 07:28:00 GMT`; a date already past is no wait). `None` when unreadable.
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?.to_utc();
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_or_as_an_http_date() {
+        let now = DateTime::parse_from_rfc3339("2026-10-21T07:27:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            parse_retry_after(" 120 ", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2026 07:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
 
     #[test]
     fn honours_retry_after_and_caps_backoff() {

@@ -72,6 +72,14 @@ enum DrainError {
 impl DrainError {
     fn outcome(&self) -> Outcome {
         let message = self.to_string();
+        if let DrainError::Api(api) = self
+            && let Some(resets_at) = api.resume_at()
+        {
+            return Outcome::RateLimited {
+                resets_at,
+                reason: message,
+            };
+        }
         let transient = match self {
             DrainError::Api(e) => e.is_transient(),
             DrainError::Storage(e) | DrainError::Checkpoint(CheckpointLoadError::Storage(e)) => {

@@ -19,6 +19,14 @@ pub enum Outcome {
     Budget,
     /// Shutdown was requested (SIGTERM); the current batch was finished first.
     Stopped,
+    /// The Events API's request limit is spent; the checkpoint is saved and the next run after
+    /// `resets_at` continues.
+    RateLimited {
+        /// When requests can resume.
+        resets_at: DateTime<Utc>,
+        /// What was spent and when it resets.
+        reason: String,
+    },
     /// A failure that may pass; the next run retries from the saved checkpoint.
     Transient(String),
     /// A failure an operator must fix (token, permissions, configuration).

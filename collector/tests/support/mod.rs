@@ -49,6 +49,7 @@ impl World {
             .env("RETRY_BASE_MILLIS", "5")
             .env("RUN_BUDGET_SECONDS", "120")
             .env("LOG_FORMAT", "json")
+            .env("LISTEN_ADDRESS", "127.0.0.1")
             .stdin(Stdio::null());
         command
     }

@@ -1,15 +1,21 @@
 //! The provisioner's one YAML file: schema with the guide's defaults, loading, and validation that
 //! reports every problem at once.
 
+mod cron;
+mod names;
+mod problem;
+mod regions;
 mod schema;
 mod validate;
 
+pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, silence_seconds};
+pub use problem::Problem;
 pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{
     Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
     Terraform,
 };
-pub use validate::{Problem, longest_interval_seconds, validate};
+pub use validate::validate;
 
 /// The commented starter written by `provision init`.
 pub const STARTER: &str = include_str!("../../../templates/onepassword-secops.yaml");

@@ -53,6 +53,12 @@ fn d_service() -> String {
 fn d_repository() -> String {
     "onepassword-secops".into()
 }
+fn d_release_image() -> String {
+    RELEASE_IMAGE.into()
+}
+
+/// Where the release workflow publishes the collector image (`ghcr.io/OWNER/REPO/collector`).
+pub const RELEASE_IMAGE: &str = "ghcr.io/onepassword-secops/onepassword-secops/collector";
 fn d_secret() -> String {
     "onepassword-events-token".into()
 }
@@ -264,9 +270,15 @@ impl Default for Schedule {
 pub struct Collector {
     /// Service name.
     pub service_name: String,
-    /// Container image; defaults to the Artifact Registry repository's `collector:latest`.
+    /// A container image to deploy as it is (by digest, ideally); overrides `version`.
     pub image: Option<String>,
-    /// Artifact Registry repository id.
+    /// The released version to deploy (default: the provisioner's own version), pulled from
+    /// `release_image` through an Artifact Registry remote repository and pinned by digest.
+    pub version: Option<String>,
+    /// Where released images are published; forks publish their own.
+    pub release_image: String,
+    /// Artifact Registry repository id (images built from a checkout); the remote repository of
+    /// released images is this id with `-releases` appended.
     pub repository: String,
     /// MAX_RECORDS.
     pub max_records: u64,
@@ -281,6 +293,8 @@ impl Default for Collector {
         Self {
             service_name: d_service(),
             image: None,
+            version: None,
+            release_image: d_release_image(),
             repository: d_repository(),
             max_records: d_max_records(),
             page_size: d_page_size(),
@@ -332,6 +346,46 @@ impl Config {
                 self.region, self.project_id, self.collector.repository
             )
         })
+    }
+
+    /// The released version to deploy: `collector.version`, else the provisioner's own.
+    pub fn release_version(&self) -> String {
+        self.collector
+            .version
+            .clone()
+            .unwrap_or_else(|| buildinfo::VERSION.to_owned())
+    }
+
+    /// The remote repository (mirror of the release registry) for released images.
+    pub fn release_repository(&self) -> String {
+        format!("{}-releases", self.collector.repository)
+    }
+
+    /// The release registry's address, the remote repository's upstream (`https://ghcr.io`).
+    pub fn release_upstream(&self) -> String {
+        let host = self
+            .collector
+            .release_image
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        format!("https://{host}")
+    }
+
+    /// The released image of `version` as Cloud Run reaches it, through the remote repository
+    /// (`REGION-docker.pkg.dev/PROJECT/REPO-releases/OWNER/REPO/collector:VERSION`).
+    pub fn release_image_through_mirror(&self, version: &str) -> String {
+        let path = self
+            .collector
+            .release_image
+            .split_once('/')
+            .map_or("", |(_, path)| path);
+        format!(
+            "{}-docker.pkg.dev/{}/{}/{path}:{version}",
+            self.region,
+            self.project_id,
+            self.release_repository()
+        )
     }
 
     /// The audit events checkpoint object.

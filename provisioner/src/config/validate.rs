@@ -3,248 +3,15 @@
 //! templates quote every value anyway.
 
 use super::Config;
-
-/// One broken rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// Dotted key, e.g. `bucket.name`.
-    pub key: String,
-    /// The offending value.
-    pub value: String,
-    /// The rule.
-    pub rule: String,
-}
-
-impl Problem {
-    /// A problem with `key`.
-    pub fn new(key: &str, value: &str, rule: &str) -> Self {
-        Self {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            rule: rule.to_owned(),
-        }
-    }
-}
-
-impl std::fmt::Display for Problem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.value.is_empty() {
-            write!(f, "{}: {}", self.key, self.rule)
-        } else {
-            write!(f, "{}: {:?} {}", self.key, self.value, self.rule)
-        }
-    }
-}
-
-/// Regions where Cloud Run, Cloud Scheduler and Artifact Registry are all offered.
-pub const REGIONS: &[&str] = &[
-    "africa-south1",
-    "asia-east1",
-    "asia-east2",
-    "asia-northeast1",
-    "asia-northeast2",
-    "asia-northeast3",
-    "asia-south1",
-    "asia-south2",
-    "asia-southeast1",
-    "asia-southeast2",
-    "australia-southeast1",
-    "australia-southeast2",
-    "europe-central2",
-    "europe-north1",
-    "europe-southwest1",
-    "europe-west1",
-    "europe-west2",
-    "europe-west3",
-    "europe-west4",
-    "europe-west6",
-    "europe-west8",
-    "europe-west9",
-    "europe-west10",
-    "europe-west12",
-    "me-central1",
-    "me-central2",
-    "me-west1",
-    "northamerica-northeast1",
-    "northamerica-northeast2",
-    "southamerica-east1",
-    "southamerica-west1",
-    "us-central1",
-    "us-east1",
-    "us-east4",
-    "us-east5",
-    "us-south1",
-    "us-west1",
-    "us-west2",
-    "us-west3",
-    "us-west4",
-];
-
-/// The Events API's regions.
-pub const EVENTS_REGIONS: &[&str] = &[
-    "1password.com",
-    "ent.1password.com",
-    "1password.ca",
-    "1password.eu",
-];
+use super::cron::{longest_interval_seconds, silence_seconds, valid_cron};
+use super::names::{
+    bucket_name, chars, dns_label, lower_alnum, prefix, time_zone, under, url_host,
+};
+use super::problem::Problem;
+use super::regions::{EVENTS_REGIONS, REGIONS};
 
 /// The streams the collector knows.
 pub const STREAMS: &[&str] = &["auditevents", "signinattempts", "itemusages"];
-
-fn chars(value: &str, allowed: impl Fn(char) -> bool) -> bool {
-    !value.is_empty() && value.chars().all(allowed)
-}
-
-fn lower_alnum(c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit()
-}
-
-/// `[a-z]([-a-z0-9]*[a-z0-9])` with a length range.
-fn dns_label(value: &str, min: usize, max: usize) -> bool {
-    (min..=max).contains(&value.len())
-        && value.starts_with(|c: char| c.is_ascii_lowercase())
-        && value.ends_with(lower_alnum)
-        && chars(value, |c| lower_alnum(c) || c == '-')
-}
-
-fn bucket_name(value: &str) -> bool {
-    (3..=63).contains(&value.len())
-        && value.starts_with(lower_alnum)
-        && value.ends_with(lower_alnum)
-        && chars(value, |c| lower_alnum(c) || matches!(c, '-' | '_' | '.'))
-        && !value.starts_with("goog")
-        && !value.contains("google")
-}
-
-fn prefix(value: &str) -> bool {
-    let trimmed = value.trim_end_matches('/');
-    !trimmed.is_empty()
-        && trimmed.split('/').all(|part| {
-            !part.is_empty()
-                && part != "."
-                && part != ".."
-                && chars(part, |c| {
-                    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
-                })
-        })
-}
-
-fn under(key: &str, folder: &str) -> bool {
-    let folder = folder.trim_matches('/');
-    let key = key.trim_matches('/');
-    key == folder || key.starts_with(&format!("{folder}/"))
-}
-
-/// One cron field: `*`, numbers, ranges `a-b`, steps `/n`, lists `,`, within `min..=max`.
-fn cron_field(field: &str, min: u32, max: u32) -> bool {
-    let number = |s: &str| s.parse::<u32>().ok().filter(|n| (min..=max).contains(n));
-    field.split(',').all(|part| {
-        let (range, step) = match part.split_once('/') {
-            Some((range, step)) => (range, Some(step)),
-            None => (part, None),
-        };
-        let step_ok =
-            step.is_none_or(|s| s.parse::<u32>().is_ok_and(|n| n >= 1 && n <= max.max(1)));
-        let range_ok = range == "*"
-            || match range.split_once('-') {
-                Some((a, b)) => matches!((number(a), number(b)), (Some(a), Some(b)) if a <= b),
-                None => number(range).is_some(),
-            };
-        step_ok && range_ok
-    })
-}
-
-fn field_values(field: &str, min: u32, max: u32) -> Vec<u32> {
-    let mut values = Vec::new();
-    for part in field.split(',') {
-        let (range, step) = part
-            .split_once('/')
-            .map_or((part, 1), |(r, s)| (r, s.parse().unwrap_or(1).max(1)));
-        let (lo, hi) = match range {
-            "*" => (min, max),
-            r => match r.split_once('-') {
-                Some((a, b)) => (a.parse().unwrap_or(min), b.parse().unwrap_or(max)),
-                None => {
-                    let n = r.parse().unwrap_or(min);
-                    (n, if step > 1 { max } else { n })
-                }
-            },
-        };
-        values.extend((lo..=hi).step_by(step as usize));
-    }
-    values
-}
-
-/// The longest gap between two runs of a valid cron expression, in seconds (checked over a week).
-pub fn longest_interval_seconds(expression: &str) -> u64 {
-    let fields: Vec<&str> = expression.split_whitespace().collect();
-    if fields.len() != 5 {
-        return 86_400;
-    }
-    let minutes = field_values(fields[0], 0, 59);
-    let hours = field_values(fields[1], 0, 23);
-    let days = field_values(fields[2], 1, 31);
-    let weekdays: Vec<u32> = field_values(fields[4], 0, 7)
-        .into_iter()
-        .map(|d| d % 7)
-        .collect();
-    let any_day = fields[2] == "*";
-    let any_weekday = fields[4] == "*";
-    // A week starting on a Monday the 1st, in minutes; day-of-month/day-of-week as cron combines them.
-    let mut previous: Option<u64> = None;
-    let mut longest = 0u64;
-    for minute_of_week in 0..(14 * 24 * 60u64) {
-        let day = (minute_of_week / (24 * 60)) as u32;
-        let (hour, minute) = (
-            ((minute_of_week / 60) % 24) as u32,
-            (minute_of_week % 60) as u32,
-        );
-        let day_match = days.contains(&(day + 1));
-        let weekday_match = weekdays.contains(&((day + 1) % 7));
-        let day_ok = match (any_day, any_weekday) {
-            (true, true) => true,
-            (true, false) => weekday_match,
-            (false, true) => day_match,
-            (false, false) => day_match || weekday_match,
-        };
-        if day_ok && hours.contains(&hour) && minutes.contains(&minute) {
-            if let Some(p) = previous {
-                longest = longest.max(minute_of_week - p);
-            }
-            previous = Some(minute_of_week);
-        }
-    }
-    if longest == 0 { 86_400 } else { longest * 60 }
-}
-
-/// A five-field cron expression, as Cloud Scheduler takes it.
-pub fn valid_cron(expression: &str) -> bool {
-    let fields: Vec<&str> = expression.split_whitespace().collect();
-    let bounds = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
-    fields.len() == 5
-        && fields
-            .iter()
-            .zip(bounds)
-            .all(|(field, (min, max))| cron_field(field, min, max))
-}
-
-fn time_zone(value: &str) -> bool {
-    value == "UTC"
-        || (value.contains('/')
-            && value.split('/').all(|part| {
-                part.starts_with(|c: char| c.is_ascii_uppercase())
-                    && chars(part, |c| {
-                        c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+')
-                    })
-            }))
-}
-
-fn url_host(value: &str) -> bool {
-    value.strip_prefix("https://").is_some_and(|host| {
-        let host = host.trim_end_matches('/');
-        host.contains('.') && chars(host, |c| lower_alnum(c) || matches!(c, '.' | '-'))
-    })
-}
 
 /// Every problem in `config`.
 pub fn validate(config: &Config) -> Vec<Problem> {
@@ -440,10 +207,43 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         );
     }
     check(
-        dns_label(&config.collector.repository, 1, 63),
+        config.collector.image.is_none() || config.collector.version.is_none(),
+        "collector.version",
+        config.collector.version.as_deref().unwrap_or_default(),
+        "cannot be set together with collector.image: name a released version or an image, not both",
+    );
+    if let Some(version) = &config.collector.version {
+        let parts: Vec<&str> = version.split('.').collect();
+        check(
+            parts.len() == 3
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.len() <= 9 && chars(p, |c| c.is_ascii_digit())),
+            "collector.version",
+            version,
+            "is not a released version such as 0.3.0 (MAJOR.MINOR.PATCH, no leading v)",
+        );
+    }
+    let release = &config.collector.release_image;
+    check(
+        release.len() <= 255
+            && release.split('/').count() >= 2
+            && release
+                .split('/')
+                .all(|part| chars(part, |c| lower_alnum(c) || matches!(c, '.' | '-' | '_')))
+            && release
+                .split('/')
+                .next()
+                .is_some_and(|host| host.contains('.')),
+        "collector.release_image",
+        release,
+        "is not an image name without tag: REGISTRY/PATH (lowercase), such as ghcr.io/OWNER/REPO/collector",
+    );
+    check(
+        dns_label(&config.collector.repository, 1, 54),
         "collector.repository",
         &config.collector.repository,
-        "is not an Artifact Registry repository id: lowercase letters, digits or hyphens, starting with a letter",
+        "is not an Artifact Registry repository id: up to 54 lowercase letters, digits or hyphens, starting with a letter (-releases is appended for released images)",
     );
     check(
         config.collector.max_records >= 1,
@@ -520,6 +320,19 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         "alerting.enabled",
         "true",
         "needs alerting.emails or alerting.channels to notify",
+    );
+    let gap = longest_interval_seconds(&config.schedule.cron);
+    check(
+        !config.alerting.enabled || silence_seconds(&config.schedule.cron).is_some(),
+        "schedule.cron",
+        &config.schedule.cron,
+        &format!(
+            "runs up to {:.1} hours apart, but with alerting.enabled the silence alert can watch \
+             at most 23.5 hours (Cloud Monitoring's limit for an absent metric), so it would page \
+             while every run succeeds: schedule runs at most 23 hours 15 minutes apart, or set \
+             alerting.enabled: false",
+            gap as f64 / 3600.0
+        ),
     );
     if let Some(repository) = &config.github.repository {
         let ok = repository.split_once('/').is_some_and(|(owner, name)| {
@@ -606,49 +419,4 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         );
     }
     problems
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn longest_intervals() {
-        assert_eq!(longest_interval_seconds("0 * * * *"), 3600);
-        assert_eq!(longest_interval_seconds("*/15 * * * *"), 900);
-        assert_eq!(longest_interval_seconds("0 */6 * * *"), 6 * 3600);
-        assert_eq!(longest_interval_seconds("0 0 * * *"), 86_400);
-        assert_eq!(
-            longest_interval_seconds("0 8-18 * * 1-5"),
-            (14 + 24 * 2) * 3600,
-            "Friday 18:00 to Monday 08:00"
-        );
-    }
-
-    #[test]
-    fn cron_expressions() {
-        for ok in [
-            "0 * * * *",
-            "*/5 * * * *",
-            "*/15 * * * *",
-            "0 */6 * * *",
-            "0 0 * * *",
-            "0,30 8-18 * * 1-5",
-        ] {
-            assert!(valid_cron(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            "* * * *",
-            "60 * * * *",
-            "* 24 * * *",
-            "* * 0 * *",
-            "*/0 * * * *",
-            "5-1 * * * *",
-            "@hourly",
-            "0 * * * * *",
-        ] {
-            assert!(!valid_cron(bad), "{bad}");
-        }
-    }
 }

@@ -35,6 +35,9 @@ pub struct Context {
     service_name: String,
     image: String,
     repository: String,
+    /// The remote repository of released images, when the config names no image.
+    release_repository: Option<String>,
+    release_upstream: String,
     secret: String,
     events_api_base_url: String,
     max_records: u64,
@@ -67,8 +70,7 @@ const ALERT_POLICY_NAMES: [&str; 3] = [
 /// The alert policies as Cloud Monitoring JSON for the gcloud script; `@CHANNELS@` stands for the
 /// notification channel list, which the script completes at run time.
 fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
-    let silence =
-        (2 * crate::config::longest_interval_seconds(&config.schedule.cron)).clamp(600, 84_600);
+    let silence = silence_seconds(config);
     let metric = format!("{}-successful-runs", config.collector.service_name);
     let policies = [
         serde_json::json!({
@@ -80,7 +82,14 @@ fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
                 "conditionAbsent": {
                     "filter": format!("metric.type=\"logging.googleapis.com/user/{metric}\" AND resource.type=\"cloud_run_revision\""),
                     "duration": format!("{silence}s"),
-                    "aggregations": [{"alignmentPeriod": "300s", "perSeriesAligner": "ALIGN_COUNT"}],
+                    // One series per revision: summed across revisions, grouped by service, so the
+                    // series a deploy retires is not read as silence.
+                    "aggregations": [{
+                        "alignmentPeriod": "300s",
+                        "perSeriesAligner": "ALIGN_COUNT",
+                        "crossSeriesReducer": "REDUCE_SUM",
+                        "groupByFields": ["resource.label.service_name"],
+                    }],
                 },
             }],
             "documentation": {"mimeType": "text/markdown", "content": "No 1Password events were collected successfully for twice the schedule interval. Run: provision verify"},
@@ -108,9 +117,17 @@ fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
         .collect()
 }
 
+/// The silence alert's window; validation refused a schedule without one, so the limit stands in
+/// only for a config that skipped validation.
+fn silence_seconds(config: &Config) -> u64 {
+    crate::config::silence_seconds(&config.schedule.cron)
+        .unwrap_or(crate::config::ABSENCE_LIMIT_SECONDS)
+}
+
 impl Context {
-    /// The context of `config`.
-    pub fn from_config(config: &Config) -> Self {
+    /// The context of `config`; `image`, when given, is the image the service runs instead of
+    /// the config's.
+    pub fn from_config(config: &Config, image: Option<&str>) -> Self {
         let logs = format!(
             "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
             config.collector.service_name
@@ -187,8 +204,14 @@ impl Context {
             cron: config.schedule.cron.clone(),
             time_zone: config.schedule.time_zone.clone(),
             service_name: config.collector.service_name.clone(),
-            image: config.image(),
+            image: image.map_or_else(|| config.image(), str::to_owned),
             repository: config.collector.repository.clone(),
+            release_repository: config
+                .collector
+                .image
+                .is_none()
+                .then(|| config.release_repository()),
+            release_upstream: config.release_upstream(),
             secret: config.secret.clone(),
             events_api_base_url: config.events_base_url(),
             max_records: config.collector.max_records,
@@ -208,10 +231,7 @@ impl Context {
             secops_instance: config.secops.instance.clone(),
             alerting: config.alerting.clone(),
             github: config.github.clone(),
-            alert_silence_seconds: (2 * crate::config::longest_interval_seconds(
-                &config.schedule.cron,
-            ))
-            .clamp(600, 84_600),
+            alert_silence_seconds: silence_seconds(config),
             alert_metric_filter: format!(
                 "{logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.ok=true"
             ),

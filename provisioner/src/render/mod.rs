@@ -21,6 +21,35 @@ pub enum Engine {
     Gcloud,
 }
 
+impl Engine {
+    /// The name `--engine` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Terraform => "terraform",
+            Engine::Gcloud => "gcloud",
+        }
+    }
+
+    /// The folder below the output folder that holds this engine's files.
+    fn folder(self) -> &'static str {
+        self.name()
+    }
+
+    /// Files the tool itself keeps in the engine's folder (Terraform's working state), which are
+    /// neither rendered nor stray.
+    fn owns(self, relative: &Path) -> bool {
+        let Some(first) = relative.components().nth(1) else {
+            return false;
+        };
+        let first = first.as_os_str().to_string_lossy();
+        self == Engine::Terraform
+            && (first == ".terraform"
+                || first == ".terraform.lock.hcl"
+                || first == "tfplan"
+                || first.starts_with("terraform.tfstate"))
+    }
+}
+
 /// Rendered file names, relative to the output folder.
 pub mod files {
     /// Terraform root module.
@@ -109,8 +138,18 @@ fn environment() -> Environment<'static> {
 
 /// Renders every file of `engine` for `config`.
 pub fn render(config: &Config, engine: Engine) -> Result<Vec<RenderedFile>, RenderError> {
+    render_with_image(config, engine, None)
+}
+
+/// Renders every file of `engine` for `config`, the service running `image` when given (a
+/// released image pinned by digest, which still comes through the release remote repository).
+pub fn render_with_image(
+    config: &Config,
+    engine: Engine,
+    image: Option<&str>,
+) -> Result<Vec<RenderedFile>, RenderError> {
     let env = environment();
-    let context = Context::from_config(config);
+    let context = Context::from_config(config, image);
     let render = |name: &str| {
         env.get_template(name)
             .and_then(|t| t.render(&context))
@@ -150,25 +189,72 @@ pub fn render(config: &Config, engine: Engine) -> Result<Vec<RenderedFile>, Rend
     Ok(out)
 }
 
-/// Writes rendered files below `out`.
-pub fn write(out: &Path, rendered: &[RenderedFile]) -> std::io::Result<()> {
+/// Writing rendered files failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// A path inside the output folder is a symbolic link (or not a regular file or folder).
+    #[error(
+        "{} is a symbolic link or not a regular file; provision writes only regular files inside \
+         the output folder: remove it, or render into another folder (--out)",
+        .0.display()
+    )]
+    NotRegular(std::path::PathBuf),
+    /// The file system refused.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Checks that `path` is absent or of the wanted kind, without following a symbolic link.
+fn regular(path: &Path, dir: bool) -> Result<bool, WriteError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if (dir && meta.is_dir()) || (!dir && meta.is_file()) => Ok(true),
+        Ok(_) => Err(WriteError::NotRegular(path.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Writes rendered files below `out`, only as regular files in regular folders: a symbolic link
+/// anywhere below `out` on the way to a file is refused, never followed.
+pub fn write(out: &Path, rendered: &[RenderedFile]) -> Result<(), WriteError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WriteError::Io { path, source }
+    };
     for file in rendered {
-        let path = out.join(&file.path);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+        let mut dir = out.to_path_buf();
+        let relative = Path::new(&file.path);
+        let components: Vec<_> = relative.components().collect();
+        for part in &components[..components.len().saturating_sub(1)] {
+            dir.push(part);
+            if !regular(&dir, true)? {
+                std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            }
         }
-        std::fs::write(&path, &file.contents)?;
+        let path = out.join(relative);
+        regular(&path, false)?;
+        std::fs::write(&path, &file.contents).map_err(io(&path))?;
         if file.executable {
             use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(io(&path))?;
         }
     }
     Ok(())
 }
 
-/// Differences between the files on disk below `out` and `rendered`, as unified diffs; empty when
-/// they match.
-pub fn drift(out: &Path, rendered: &[RenderedFile]) -> String {
+/// Differences between the files on disk below `out` and `rendered` (for `engine`), as unified
+/// diffs, then the stray files in the engine's folder that a render would not write (Terraform's
+/// own working files excepted); empty when they match.
+pub fn drift(out: &Path, rendered: &[RenderedFile]) -> std::io::Result<String> {
     let mut report = String::new();
     for file in rendered {
         let on_disk = std::fs::read_to_string(out.join(&file.path)).unwrap_or_default();
@@ -183,5 +269,41 @@ pub fn drift(out: &Path, rendered: &[RenderedFile]) -> String {
             ));
         }
     }
-    report
+    let engine = if rendered.iter().any(|f| f.path.starts_with("gcloud/")) {
+        Engine::Gcloud
+    } else {
+        Engine::Terraform
+    };
+    let mut stray = Vec::new();
+    let mut pending = vec![out.join(engine.folder())];
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let relative = path.strip_prefix(out).unwrap_or(&path).to_path_buf();
+            if engine.owns(&relative) {
+                continue;
+            }
+            if entry.file_type()?.is_dir() {
+                pending.push(path);
+            } else if !rendered
+                .iter()
+                .any(|f| Path::new(&f.path) == relative.as_path())
+            {
+                stray.push(relative.display().to_string());
+            }
+        }
+    }
+    stray.sort();
+    for path in stray {
+        report.push_str(&format!(
+            "stray file: {path} (a render does not write it)\n"
+        ));
+    }
+    Ok(report)
 }

@@ -1,0 +1,969 @@
+//! The deploy half judged by the real tools: every gcloud line the rendered scripts and the CI
+//! build script can emit is parsed by the real gcloud (both branches of every describe-then-create,
+//! minimal and full config), and each failure the first real deployments would have met has a test
+//! here: a describe that fails for another reason than NOT_FOUND, alert policies for a metric
+//! Cloud Monitoring does not know yet, destroy with events in the bucket, leftovers of alerting,
+//! uploads of local state, a build source without a Dockerfile, label drift after CI deploys.
+
+mod support;
+
+use provisioner::config;
+use provisioner::render::{self, Engine};
+use support::{
+    RELEASE_DIGEST, bash, config_dir, lines, provision, provision_with, released, stand_ins, text,
+    workspace,
+};
+use testkit::{Reply, StandIns};
+
+const TOKEN: &str = "provision-test-token-value";
+
+/// Renders `example` for the gcloud engine into a temp folder.
+fn gcloud_scripts(example: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        config::load(&workspace().join(format!("provisioner/examples/{example}.yaml"))).unwrap();
+    render::write(
+        dir.path(),
+        &render::render(&config, Engine::Gcloud).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+/// gcloud answers as in a project where nothing exists yet.
+fn absent(s: &mut StandIns) {
+    s.on(
+        "gcloud",
+        &["describe", "--format"],
+        Reply::ok("https://collector-abc-uc.a.run.app\n"),
+    );
+    s.on(
+        "gcloud",
+        &["describe"],
+        Reply::fail(
+            1,
+            "ERROR: (gcloud.x.describe) NOT_FOUND: Resource not found\n",
+        ),
+    );
+}
+
+/// gcloud answers as in a project where everything exists.
+fn present(s: &mut StandIns) {
+    s.on(
+        "gcloud",
+        &["describe", "--format"],
+        Reply::ok("https://collector-abc-uc.a.run.app\n"),
+    );
+    s.on("gcloud", &["describe"], Reply::ok("name: exists\n"));
+    s.on(
+        "gcloud",
+        &["channels", "list"],
+        Reply::ok("projects/acme/notificationChannels/17\n"),
+    );
+    s.on(
+        "gcloud",
+        &["policies", "list"],
+        Reply::ok("projects/acme/alertPolicies/42\n"),
+    );
+}
+
+/// Runs every phase of deploy.sh and destroy.sh (both ways) of `example` with gcloud answering
+/// `world`, asserting that the real gcloud accepted every line; returns the lines.
+fn every_line_parses(example: &str, label: &str, world: fn(&mut StandIns)) -> Vec<String> {
+    let dir = gcloud_scripts(example);
+    let mut s = stand_ins();
+    world(&mut s);
+    let env = [("METRIC_WAIT_SECONDS", "0")];
+    for (script, args) in [
+        ("gcloud/deploy.sh", &["foundation"][..]),
+        ("gcloud/deploy.sh", &["service"][..]),
+        ("gcloud/destroy.sh", &[][..]),
+        ("gcloud/destroy.sh", &["--delete-events"][..]),
+    ] {
+        let out = bash(&s, dir.path(), &dir.path().join(script), args, &env);
+        let (_, stderr) = text(&out);
+        assert!(
+            out.status.success(),
+            "{script} {args:?} failed:\n{stderr}\nrejected: {:#?}",
+            s.parse_errors()
+        );
+    }
+    assert_eq!(s.parse_errors(), Vec::<String>::new());
+    let lines = lines(&s.calls());
+    eprintln!(
+        "{example}/{label}: the real gcloud parsed {} calls",
+        lines.len()
+    );
+    lines
+}
+
+#[test]
+fn every_gcloud_line_of_the_minimal_scripts_parses_in_both_branches() {
+    let created = every_line_parses("minimal", "absent", absent);
+    let updated = every_line_parses("minimal", "present", present);
+    for (lines, needle) in [
+        (
+            &created,
+            "gcloud run deploy onepassword-audit-collector --image",
+        ),
+        (
+            &updated,
+            "gcloud run services update onepassword-audit-collector",
+        ),
+        (&created, "gcloud scheduler jobs create pubsub"),
+        (&updated, "gcloud scheduler jobs update pubsub"),
+        (&created, "gcloud pubsub subscriptions create"),
+        (&updated, "gcloud pubsub subscriptions update"),
+        (&updated, "gcloud scheduler jobs delete"),
+        (&updated, "gcloud storage rm --recursive --all-versions"),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(needle)),
+            "{needle} not in {lines:#?}"
+        );
+    }
+    // Request-based CPU (as Terraform's cpu_idle) on create and update alike.
+    for line in created.iter().chain(&updated).filter(|l| {
+        l.starts_with("gcloud run deploy") || l.starts_with("gcloud run services update")
+    }) {
+        assert!(line.contains("--cpu-throttling"), "{line}");
+    }
+    // The APIs the script's own calls need, Cloud Resource Manager (projects describe) included.
+    assert!(
+        created
+            .iter()
+            .any(|l| l.starts_with("gcloud services enable")
+                && l.contains("cloudresourcemanager.googleapis.com"))
+    );
+}
+
+#[test]
+fn every_gcloud_line_of_the_full_scripts_parses_in_both_branches() {
+    let created = every_line_parses("full", "absent", absent);
+    let updated = every_line_parses("full", "present", present);
+    for (lines, needle) in [
+        (&created, "gcloud logging metrics create"),
+        (&updated, "gcloud logging metrics update"),
+        (&created, "gcloud beta monitoring channels create"),
+        (&created, "gcloud alpha monitoring policies create"),
+        (&updated, "gcloud alpha monitoring policies update"),
+        (
+            &updated,
+            "gcloud alpha monitoring policies delete projects/acme/alertPolicies/42",
+        ),
+        (
+            &updated,
+            "gcloud beta monitoring channels delete projects/acme/notificationChannels/17",
+        ),
+        (&updated, "gcloud logging metrics delete"),
+        (&created, "gcloud storage buckets add-iam-policy-binding"),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(needle)),
+            "{needle} not in {lines:#?}"
+        );
+    }
+}
+
+#[test]
+fn only_not_found_means_absent_any_other_describe_failure_stops_the_script() {
+    let dir = gcloud_scripts("minimal");
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["describe"],
+        Reply::fail(
+            1,
+            "ERROR: (gcloud.storage.buckets.describe) HTTPError 403: caller does not have storage.buckets.get access\n",
+        ),
+    );
+    let out = bash(
+        &s,
+        dir.path(),
+        &dir.path().join("gcloud/deploy.sh"),
+        &["foundation"],
+        &[],
+    );
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("HTTPError 403"),
+        "gcloud's message: {stderr}"
+    );
+    assert!(
+        stderr.contains("cannot tell whether this exists"),
+        "{stderr}"
+    );
+    assert!(
+        !lines(&s.calls()).iter().any(|l| l.contains(" create ")),
+        "nothing is created on a failed describe"
+    );
+
+    // A transient error on the service must not redeploy the config's image over CI's.
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["run", "services", "describe"],
+        Reply::fail(
+            1,
+            "ERROR: (gcloud.run.services.describe) UNAVAILABLE: try again\n",
+        ),
+    );
+    let out = bash(
+        &s,
+        dir.path(),
+        &dir.path().join("gcloud/deploy.sh"),
+        &["service"],
+        &[],
+    );
+    assert!(!out.status.success());
+    assert!(!lines(&s.calls()).iter().any(|l| l.contains("--image")));
+}
+
+#[test]
+fn destroy_without_credentials_fails_with_gclouds_message() {
+    // The real gcloud, no stand-in: an empty config has no account, so every describe fails for
+    // that reason, which must not read as "already gone".
+    let dir = config_dir("minimal");
+    let s = StandIns::new();
+    let home = tempfile::tempdir().unwrap();
+    let out = provision_with(
+        dir.path(),
+        &s,
+        &["destroy", "--engine", "gcloud"],
+        None,
+        &[("CLOUDSDK_CONFIG", home.path().to_str().unwrap())],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("You do not currently have an active account selected"),
+        "{stderr}"
+    );
+    assert!(
+        !stdout.contains("kept gs://"),
+        "no success message: {stdout}"
+    );
+}
+
+#[test]
+fn alert_policies_wait_for_a_new_metric_in_the_gcloud_script() {
+    let dir = gcloud_scripts("full");
+    let mut s = stand_ins();
+    absent(&mut s);
+    s.on_seq(
+        "gcloud",
+        &["policies", "create"],
+        vec![
+            Reply::fail(1, "ERROR: (gcloud.alpha.monitoring.policies.create) NOT_FOUND: Cannot find metric(s) that match type = \"logging.googleapis.com/user/x\".\n"),
+            Reply::fail(1, "ERROR: (gcloud.alpha.monitoring.policies.create) NOT_FOUND: Cannot find metric(s) that match type = \"logging.googleapis.com/user/x\".\n"),
+            Reply::ok("Created alert policy.\n"),
+        ],
+    );
+    let out = bash(
+        &s,
+        dir.path(),
+        &dir.path().join("gcloud/deploy.sh"),
+        &["service"],
+        &[("METRIC_WAIT_SECONDS", "0")],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("waiting for Cloud Monitoring to know the new log-based metric op-events-collector-successful-runs (attempt 1 of 20"),
+        "{stderr}"
+    );
+    let creates = lines(&s.calls())
+        .iter()
+        .filter(|l| l.contains("policies create"))
+        .count();
+    assert_eq!(creates, 2 + 3, "two refused, then all three policies");
+
+    // Any other failure stops at once.
+    let mut s = stand_ins();
+    absent(&mut s);
+    s.on(
+        "gcloud",
+        &["policies", "create"],
+        Reply::fail(
+            1,
+            "ERROR: PERMISSION_DENIED: monitoring.alertPolicies.create\n",
+        ),
+    );
+    let out = bash(
+        &s,
+        dir.path(),
+        &dir.path().join("gcloud/deploy.sh"),
+        &["service"],
+        &[("METRIC_WAIT_SECONDS", "0")],
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        lines(&s.calls())
+            .iter()
+            .filter(|l| l.contains("policies create"))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn terraform_apply_waits_for_a_new_metric_when_alerting_is_on() {
+    let dir = config_dir("full");
+    let mut s = stand_ins();
+    released(&mut s);
+    s.on_seq(
+        "terraform",
+        &["apply", "-auto-approve"],
+        vec![
+            Reply::ok(""),
+            Reply::fail(1, "Error: Error creating AlertPolicy: googleapi: Error 404: Cannot find metric(s) that match type = \"logging.googleapis.com/user/op-events-collector-successful-runs\".\n"),
+            Reply::ok("Apply complete!\n"),
+        ],
+    );
+    let out = provision_with(
+        dir.path(),
+        &s,
+        &["apply", "--keep-token"],
+        None,
+        &[("METRIC_WAIT_SECONDS", "0")],
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("waiting for Cloud Monitoring to know the new log-based metric op-events-collector-successful-runs"), "{stderr}");
+    assert!(
+        stderr.contains("Cannot find metric"),
+        "terraform's output streams through: {stderr}"
+    );
+    let applies = lines(&s.calls())
+        .iter()
+        .filter(|l| {
+            l.starts_with("terraform apply -input=false -auto-approve") && !l.contains("-target")
+        })
+        .count();
+    assert_eq!(applies, 2);
+
+    // Another failure is not retried.
+    let mut s = stand_ins();
+    released(&mut s);
+    s.on_seq(
+        "terraform",
+        &["apply", "-auto-approve"],
+        vec![
+            Reply::ok(""),
+            Reply::fail(1, "Error: 403 permission denied\n"),
+        ],
+    );
+    let out = provision_with(
+        dir.path(),
+        &s,
+        &["apply", "--keep-token"],
+        None,
+        &[("METRIC_WAIT_SECONDS", "0")],
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        lines(&s.calls())
+            .iter()
+            .filter(|l| l.starts_with("terraform apply"))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn terraform_destroy_keeps_the_events_explicitly_or_deletes_them_when_asked() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on(
+        "terraform",
+        &["state", "list"],
+        Reply::ok("module.onepassword_secops.google_storage_bucket.logs\nmodule.onepassword_secops.google_pubsub_topic.trigger\n"),
+    );
+    let out = provision(dir.path(), &s, &["destroy"], None);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        lines(&s.calls()),
+        [
+            "terraform init -input=false",
+            "terraform state list",
+            "terraform state rm module.onepassword_secops.google_storage_bucket.logs",
+            "terraform destroy -input=false -auto-approve",
+        ]
+    );
+    assert!(
+        stdout.contains("kept gs://onepassword-audit-secops-logs and its events")
+            && stdout.contains("provision destroy --delete-events"),
+        "{stdout}"
+    );
+
+    let s = stand_ins();
+    let out = provision(dir.path(), &s, &["destroy", "--delete-events"], None);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let calls = lines(&s.calls());
+    assert_eq!(
+        calls.last().unwrap(),
+        "gcloud storage rm --recursive --all-versions gs://onepassword-audit-secops-logs --project acme-secops-prod"
+    );
+    assert!(
+        stdout.contains("deleted gs://onepassword-audit-secops-logs"),
+        "{stdout}"
+    );
+    assert_eq!(s.parse_errors(), Vec::<String>::new());
+}
+
+#[test]
+fn a_build_source_without_a_dockerfile_is_named_before_anything_runs() {
+    let dir = config_dir("minimal");
+    std::fs::remove_file(dir.path().join("Dockerfile")).unwrap();
+    let s = stand_ins();
+    for args in [
+        &["deploy", "--build", "--tag", "v1"][..],
+        &["apply", "--build"][..],
+    ] {
+        let out = provision(dir.path(), &s, args, Some(TOKEN));
+        let (_, stderr) = text(&out);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("has no Dockerfile") && stderr.contains("--source"),
+            "{stderr}"
+        );
+    }
+    assert!(s.calls().is_empty(), "nothing ran: {:#?}", s.calls());
+}
+
+#[test]
+fn a_schedule_too_sparse_for_the_silence_alert_is_refused_with_alerting_on() {
+    let full = std::fs::read_to_string(workspace().join("provisioner/examples/full.yaml")).unwrap();
+    let cron = |c: &str| {
+        let mut yaml: yaml_serde::Value = yaml_serde::from_str(&full).unwrap();
+        yaml["schedule"]["cron"] = yaml_serde::Value::String(c.to_owned());
+        yaml_serde::to_string(&yaml).unwrap()
+    };
+    let error = config::parse("daily.yaml", &cron("0 0 * * *"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("schedule.cron")
+            && error.contains("23.5 hours")
+            && error.contains("alerting.enabled: false"),
+        "{error}"
+    );
+    // Twelve hours apart: twice that is over the limit, but the limit still outlasts a gap.
+    let twelve = config::parse("twelve.yaml", &cron("0 */12 * * *")).unwrap();
+    let deploy = render::render(&twelve, Engine::Gcloud).unwrap();
+    assert!(
+        deploy[0].contents.contains(r#"\"duration\":\"84600s\""#)
+            || deploy[0].contents.contains(r#""duration":"84600s""#),
+        "{}",
+        deploy[0].contents
+    );
+}
+
+#[test]
+fn uncommenting_any_setting_of_the_starter_config_keeps_it_valid() {
+    let starter = config::STARTER;
+    let mut tried = 0;
+    for (index, line) in starter.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let Some(rest) = trimmed.strip_prefix("# ") else {
+            continue;
+        };
+        let is_setting = rest.split_once(':').is_some_and(|(key, _)| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+        if !is_setting {
+            continue;
+        }
+        let indent = &line[..line.len() - trimmed.len()];
+        let edited: Vec<String> = starter
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == index {
+                    format!("{indent}{rest}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        let text = edited.join("\n");
+        if let Err(error) = config::parse("starter.yaml", &text) {
+            panic!(
+                "uncommenting line {} ({line:?}) breaks the config: {error}",
+                index + 1
+            );
+        }
+        tried += 1;
+    }
+    assert!(tried >= 6, "only {tried} commented settings found");
+}
+
+#[test]
+fn cloud_build_uploads_no_local_state_config_or_credentials() {
+    // A copy of the tracked files plus what an operator's checkout and a CI runner hold.
+    let tree = tempfile::tempdir().unwrap();
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    for path in listed.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+        let path = std::str::from_utf8(path).unwrap();
+        let from = workspace().join(path);
+        if !from.is_file() {
+            continue;
+        }
+        let to = tree.path().join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
+    std::fs::copy(
+        workspace().join(".gcloudignore"),
+        tree.path().join(".gcloudignore"),
+    )
+    .unwrap();
+    let planted = [
+        "deploy/terraform/terraform.tfstate",
+        "deploy/terraform/terraform.tfstate.backup",
+        "deploy/terraform/tfplan",
+        "deploy/terraform/.terraform/providers/p",
+        "deploy/gcloud/deploy.sh",
+        "onepassword-secops.yaml",
+        "gha-creds-0123456789abcdef.json",
+        "target/debug/collector",
+        ".tools/bin/x",
+    ];
+    for path in planted {
+        let path = tree.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "local").unwrap();
+    }
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(testkit::tool("gcloud"))
+        .args(["meta", "list-files-for-upload", "."])
+        .current_dir(tree.path())
+        .env("CLOUDSDK_CONFIG", home.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let uploaded: Vec<&str> = stdout.lines().collect();
+    for path in planted {
+        assert!(!uploaded.contains(&path), "{path} would be uploaded");
+    }
+    for path in [
+        "Dockerfile",
+        "Cargo.toml",
+        "Cargo.lock",
+        "collector/src/main.rs",
+        "templates/onepassword-secops.yaml",
+    ] {
+        assert!(
+            uploaded.contains(&path),
+            "{path} is needed by the build: {uploaded:#?}"
+        );
+    }
+}
+
+#[test]
+fn the_ci_build_script_polls_cloud_build_and_fails_with_the_build() {
+    let script = workspace().join("scripts/cloud-build.sh");
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let env = [("CLOUD_BUILD_POLL_SECONDS", "0")];
+    let args = [
+        "acme",
+        "acme-builds",
+        "us-central1-docker.pkg.dev/acme/r/collector:abc",
+        ".",
+    ];
+
+    let mut s = stand_ins();
+    s.on("gcloud", &["builds", "submit"], Reply::ok("b-123\n"));
+    s.on_seq(
+        "gcloud",
+        &["builds", "describe", "--format", "value(status)"],
+        vec![
+            Reply::ok("QUEUED\n"),
+            Reply::ok("WORKING\n"),
+            Reply::ok("SUCCESS\n"),
+        ],
+    );
+    let out = bash(&s, cwd.path(), &script, &args, &env);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    assert_eq!(s.parse_errors(), Vec::<String>::new());
+    let calls = lines(&s.calls());
+    assert_eq!(
+        calls[0],
+        "gcloud builds submit --project acme --async --gcs-source-staging-dir gs://acme-builds/source --tag us-central1-docker.pkg.dev/acme/r/collector:abc --format value(id) ."
+    );
+    assert_eq!(calls.len(), 4, "{calls:#?}");
+
+    let mut s = stand_ins();
+    s.on("gcloud", &["builds", "submit"], Reply::ok("b-124\n"));
+    s.on(
+        "gcloud",
+        &["--format", "value(status)"],
+        Reply::ok("FAILURE\n"),
+    );
+    s.on(
+        "gcloud",
+        &["--format", "value(logUrl)"],
+        Reply::ok("https://console.cloud.google.com/cloud-build/builds/b-124\n"),
+    );
+    let out = bash(&s, cwd.path(), &script, &args, &env);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("ended FAILURE") && stderr.contains("builds/b-124"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_deploy_workflow_builds_with_the_polling_script_and_adds_no_labels() {
+    let workflow: yaml_serde::Value = yaml_serde::from_str(
+        &std::fs::read_to_string(workspace().join(".github/workflows/deploy-collector.yml"))
+            .unwrap(),
+    )
+    .unwrap();
+    let steps = workflow["jobs"]["deploy"]["steps"].as_sequence().unwrap();
+    let deploy = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("google-github-actions/deploy-cloudrun@"))
+        })
+        .unwrap();
+    assert_eq!(deploy["with"]["skip_default_labels"].as_bool(), Some(true));
+    let build = steps
+        .iter()
+        .find(|s| s["run"].as_str().is_some_and(|r| r.contains("cloud-build")))
+        .unwrap();
+    assert!(
+        build["run"]
+            .as_str()
+            .unwrap()
+            .starts_with("bash scripts/cloud-build.sh")
+    );
+}
+
+#[test]
+fn every_iam_grant_of_the_module_is_in_the_readme_security_table() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
+    let mut grants = Vec::new();
+    for file in ["main.tf", "ci.tf", "feed.tf"] {
+        let text = std::fs::read_to_string(workspace().join("terraform").join(file)).unwrap();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(role) = line.strip_prefix("role") {
+                let role = role.trim_start_matches([' ', '=']).trim_matches('"');
+                if role.starts_with("roles/") {
+                    grants.push(role.to_owned());
+                }
+            }
+        }
+    }
+    assert!(grants.len() >= 12, "{grants:?}");
+    let missing: Vec<&String> = grants
+        .iter()
+        .filter(|r| !readme.contains(r.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "granted but not documented in README: {missing:?}"
+    );
+}
+
+/// The text of `resource "kind" "name" { … }` in a module file.
+fn resource(file: &str, kind: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(workspace().join("terraform").join(file)).unwrap();
+    let head = format!("resource \"{kind}\" \"{name}\" {{");
+    let start = text
+        .find(&head)
+        .unwrap_or_else(|| panic!("{head} not in {file}"));
+    let mut depth = 0;
+    for (offset, c) in text[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return text[start..=start + offset].to_owned();
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("{head} is not closed");
+}
+
+#[test]
+fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
+    // Request-based CPU, as the gcloud engine's --cpu-throttling.
+    let service = resource("main.tf", "google_cloud_run_v2_service", "collector");
+    assert!(service.contains("cpu_idle = true"), "{service}");
+    // The silence alert sums across revisions, grouped by service.
+    let silence = resource("alerting.tf", "google_monitoring_alert_policy", "silence");
+    assert!(
+        silence.contains("cross_series_reducer = \"REDUCE_SUM\"")
+            && silence.contains("group_by_fields      = [\"resource.label.service_name\"]"),
+        "{silence}"
+    );
+    // What `gcloud builds submit --gcs-source-staging-dir` needs of the deployer.
+    let bucket_read = resource(
+        "ci.tf",
+        "google_storage_bucket_iam_member",
+        "deployer_reads_staging_bucket",
+    );
+    assert!(
+        bucket_read.contains("google_storage_bucket.build_staging[0].name")
+            && bucket_read.contains("roles/storage.legacyBucketReader"),
+        "{bucket_read}"
+    );
+    let usage = resource(
+        "ci.tf",
+        "google_project_iam_member",
+        "deployer_uses_services",
+    );
+    assert!(
+        usage.contains("roles/serviceusage.serviceUsageConsumer"),
+        "{usage}"
+    );
+    let ci = std::fs::read_to_string(workspace().join("terraform/ci.tf")).unwrap();
+    assert!(
+        !ci.contains("roles/viewer"),
+        "the build is polled, not streamed"
+    );
+    // APIs first, and what reads the project waits for Cloud Resource Manager.
+    let main = std::fs::read_to_string(workspace().join("terraform/main.tf")).unwrap();
+    assert!(main.contains("\"cloudresourcemanager.googleapis.com\""));
+    for (file, kind, name, waits_for) in [
+        (
+            "ci.tf",
+            "google_service_account",
+            "deployer",
+            "google_project_service.required",
+        ),
+        (
+            "ci.tf",
+            "google_storage_bucket",
+            "build_staging",
+            "google_project_service.required",
+        ),
+        (
+            "feed.tf",
+            "google_chronicle_feed",
+            "stream",
+            "google_storage_bucket_iam_member.secops_reader",
+        ),
+    ] {
+        let block = resource(file, kind, name);
+        let depends = block
+            .split("depends_on")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{kind}.{name} has no depends_on"));
+        assert!(
+            depends.contains(waits_for),
+            "{kind}.{name} must wait for {waits_for}"
+        );
+    }
+    let data = main
+        .split("data \"google_project\" \"this\" {")
+        .nth(1)
+        .unwrap()
+        .split('}')
+        .next()
+        .unwrap();
+    assert!(
+        data.contains("depends_on = [google_project_service.required]"),
+        "{data}"
+    );
+}
+
+#[test]
+fn workflows_use_the_current_major_release_of_each_action() {
+    let majors = [
+        ("actions/checkout", 7),
+        ("google-github-actions/auth", 3),
+        ("google-github-actions/setup-gcloud", 3),
+        ("google-github-actions/deploy-cloudrun", 3),
+        ("actions/upload-artifact", 7),
+        ("actions/download-artifact", 8),
+        ("actions/attest-build-provenance", 4),
+        ("docker/setup-buildx-action", 4),
+        ("docker/login-action", 4),
+        ("docker/build-push-action", 7),
+    ];
+    for workflow in ["ci.yml", "deploy-collector.yml", "release.yml"] {
+        let text =
+            std::fs::read_to_string(workspace().join(".github/workflows").join(workflow)).unwrap();
+        for line in text.lines().filter(|l| l.contains("uses:")) {
+            let action = line.split("uses:").nth(1).unwrap().trim();
+            let (name, rest) = action.split_once('@').unwrap();
+            let version: u32 = rest
+                .split_once("# v")
+                .map(|(_, v)| v.split('.').next().unwrap().parse().unwrap())
+                .unwrap_or_else(|| panic!("{line} has no version comment"));
+            let (_, major) = majors
+                .iter()
+                .find(|(known, _)| *known == name)
+                .unwrap_or_else(|| panic!("{name} is not a known action here: add its major"));
+            assert!(
+                version >= *major,
+                "{workflow}: {line} is older than v{major}"
+            );
+        }
+    }
+}
+
+#[test]
+fn apply_deploys_a_released_version_pinned_by_digest_without_any_build() {
+    for engine in ["terraform", "gcloud"] {
+        let dir = config_dir("minimal");
+        let config = dir.path().join("onepassword-secops.yaml");
+        let text_before = std::fs::read_to_string(&config).unwrap();
+        assert!(!text_before.contains("collector:"));
+        std::fs::write(
+            &config,
+            format!("{text_before}collector:\n  version: 0.3.0\n"),
+        )
+        .unwrap();
+        let mut s = stand_ins();
+        released(&mut s);
+        absent(&mut s);
+        let out = provision(dir.path(), &s, &["apply", "--engine", engine], Some(TOKEN));
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "{engine}: {stderr}");
+        let calls = lines(&s.calls());
+        assert!(
+            !calls.iter().any(|l| l.contains("builds submit")),
+            "{engine}: a released version needs no Cloud Build: {calls:#?}"
+        );
+        let mirror = "us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops-releases/onepassword-secops/onepassword-secops/collector";
+        assert!(
+            calls.contains(&format!(
+                "gcloud artifacts docker images describe {mirror}:0.3.0 --project acme-secops-prod --format value(image_summary.digest)"
+            )),
+            "{engine}: {calls:#?}"
+        );
+        let pinned = format!("{mirror}@{RELEASE_DIGEST}");
+        let rendered = match engine {
+            "terraform" => "deploy/terraform/main.tf",
+            _ => "deploy/gcloud/deploy.sh",
+        };
+        let file = std::fs::read_to_string(dir.path().join(rendered)).unwrap();
+        assert!(
+            file.contains(&pinned),
+            "{engine}: the service runs the pinned image:\n{file}"
+        );
+        assert!(
+            file.contains("\"onepassword-secops-releases\"")
+                || file.contains("RELEASE_REPOSITORY='onepassword-secops-releases'"),
+            "{engine}: the remote repository the pinned image comes through stays rendered:\n{file}"
+        );
+        if engine == "gcloud" {
+            assert!(
+                calls.iter().any(|l| l.starts_with(&format!(
+                    "gcloud run deploy onepassword-audit-collector --image {pinned}"
+                ))),
+                "{calls:#?}"
+            );
+            assert!(
+                calls.iter().any(|l| l.starts_with(
+                    "gcloud artifacts repositories create onepassword-secops-releases"
+                ) && l
+                    .contains("--mode remote-repository --remote-docker-repo https://ghcr.io")),
+                "{calls:#?}"
+            );
+        }
+        assert_eq!(s.parse_errors(), Vec::<String>::new());
+    }
+}
+
+#[test]
+fn a_version_that_was_never_released_is_named_with_the_way_out() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    s.on(
+        "gcloud",
+        &["artifacts", "docker", "images", "describe"],
+        Reply::fail(1, "ERROR: (gcloud.artifacts.docker.images.describe) NOT_FOUND: Requested entity was not found.\n"),
+    );
+    let out = provision(dir.path(), &s, &["apply", "--keep-token"], None);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!(
+            "no released collector image {}",
+            env!("CARGO_PKG_VERSION")
+        )) && stderr.contains("--build")
+            && stderr.contains("collector.version"),
+        "the provisioner's own version by default, and what to do: {stderr}"
+    );
+    assert!(
+        !lines(&s.calls())
+            .iter()
+            .any(|l| l.contains("deploy.sh service")
+                || l == "terraform apply -input=false -auto-approve"),
+        "nothing is created without an image"
+    );
+}
+
+#[test]
+fn deploy_rolls_a_release_by_digest_and_builds_only_when_asked() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    released(&mut s);
+    let out = provision(
+        dir.path(),
+        &s,
+        &["deploy", "--version", "0.4.1", "--format", "json"],
+        None,
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let calls = lines(&s.calls());
+    assert!(
+        !calls.iter().any(|l| l.contains("builds submit")),
+        "{calls:#?}"
+    );
+    let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(
+        result["image"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("collector@{RELEASE_DIGEST}"))
+    );
+    assert_eq!(result["digest"], RELEASE_DIGEST);
+    assert!(calls.iter().any(|l| {
+        l.starts_with("gcloud run deploy onepassword-audit-collector --image")
+            && l.contains(RELEASE_DIGEST)
+    }));
+    assert!(calls.iter().any(|l| l.contains(":0.4.1 ")), "{calls:#?}");
+    assert_eq!(s.parse_errors(), Vec::<String>::new());
+    // --version and --build exclude each other.
+    let out = provision(
+        dir.path(),
+        &s,
+        &["deploy", "--version", "0.4.1", "--build"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn provision_and_collector_report_the_same_version_and_commit() {
+    let provision = std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let provision = String::from_utf8(provision.stdout).unwrap();
+    assert_eq!(provision.trim(), format!("provision {}", buildinfo::LONG));
+    assert!(buildinfo::LONG.starts_with(env!("CARGO_PKG_VERSION")));
+}

@@ -1,0 +1,139 @@
+//! Helpers shared by the provisioner's integration tests: example configs in a checkout-like
+//! folder, running the `provision` binary, and gcloud/terraform stand-ins whose gcloud lines the
+//! real gcloud parses first.
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use testkit::{Call, StandIns};
+
+/// A folder with the example config `example` (`minimal`, `full`), laid out like a checkout (a
+/// Dockerfile, so Cloud Build has something to build from `--source .`).
+pub fn config_dir(example: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{example}.yaml"));
+    std::fs::copy(source, dir.path().join("onepassword-secops.yaml")).unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    dir
+}
+
+/// `terraform` and `gcloud` stand-ins; every gcloud call is parsed by the real gcloud first, so a
+/// line gcloud would reject fails the command under test.
+pub fn stand_ins() -> StandIns {
+    let mut s = StandIns::new();
+    s.add("terraform")
+        .check_gcloud_syntax()
+        .record_env(&["OP_BEARER_TOKEN", "TF_IN_AUTOMATION"]);
+    s
+}
+
+/// The digest the stand-ins give the released image.
+pub const RELEASE_DIGEST: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+/// Artifact Registry answers the released image's digest (the first rule, so it wins).
+pub fn released(s: &mut StandIns) {
+    s.on(
+        "gcloud",
+        &["artifacts", "docker", "images", "describe"],
+        testkit::Reply::ok(format!("{RELEASE_DIGEST}\n")),
+    );
+}
+
+/// Runs `provision args…` in `dir` with the stand-ins first on PATH, `stdin` on standard input
+/// and `env` set.
+pub fn provision_with(
+    dir: &Path,
+    stand_ins: &StandIns,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_provision"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("PATH", stand_ins.path_env())
+        .env_remove("OP_BEARER_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `provision args…` in `dir` with the stand-ins first on PATH.
+pub fn provision(dir: &Path, stand_ins: &StandIns, args: &[&str], stdin: Option<&str>) -> Output {
+    provision_with(dir, stand_ins, args, stdin, &[])
+}
+
+/// Runs `bash script args…` in `cwd` with the stand-ins first on PATH and `env` set.
+pub fn bash(
+    stand_ins: &StandIns,
+    cwd: &Path,
+    script: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
+    let mut command = Command::new("bash");
+    command
+        .arg(script)
+        .args(args)
+        .current_dir(cwd)
+        .env("PATH", stand_ins.path_env())
+        .stdin(Stdio::null());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+/// `[cwd relative to root] program args…` per call.
+pub fn summary(calls: &[Call], root: &Path) -> Vec<String> {
+    let root = root.canonicalize().unwrap();
+    calls
+        .iter()
+        .map(|c| {
+            let cwd = c.cwd.canonicalize().unwrap();
+            let rel = cwd
+                .strip_prefix(&root)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| cwd.display().to_string());
+            format!("[{rel}] {} {}", c.program, c.args.join(" "))
+        })
+        .collect()
+}
+
+/// `program args…` per call.
+pub fn lines(calls: &[Call]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| format!("{} {}", c.program, c.args.join(" ")))
+        .collect()
+}
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Text of a process's output streams.
+pub fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
