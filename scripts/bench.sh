@@ -1,69 +1,166 @@
 #!/usr/bin/env bash
-# Collector benchmark: drains BENCH_EVENTS audit events (default 1,000,000) from the Events API
-# simulator into fake-gcs-server and into a local folder, and compares with the floor: a client that
-# pulls every page from the same simulator and discards it. Prints events/s, CPU seconds per million
-# events, peak RSS, and the ratio of the collector's wall time to the floor's.
+# Collector benchmark. For each network setting it starts one Events API simulator and measures,
+# BENCH_RUNS times each, against that same simulator and a fresh fake-gcs-server:
+#   pull floor   `opsim pull`: every page pulled and discarded (cursor pagination is sequential, so
+#                fetching is the collector's floor);
+#   write floor  `write_floor`: the objects a collector run produced, written to the same storage
+#                endpoint as create-only objects, one after another, and nothing else;
+#   collector    `collector run-once` draining the whole backlog into the bucket.
+# Settings: "zero" (no added latency, BENCH_EVENTS audit events, default 1,000,000) and "latency"
+# (BENCH_PAGE_DELAY_MS per page, default 100, via `opsim --page-delay-ms`, and BENCH_STORAGE_DELAY_MS
+# per storage request, default 50, via testkit's `storage-proxy` in front of the emulator;
+# BENCH_LATENCY_EVENTS events, default 60,000). Prints min/median/max wall time, CPU seconds per
+# million events and peak RSS of each, and the collector's ratios to the floors of the same run.
+# BENCH_RUNS (default 5) sets the number of runs.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-events=${BENCH_EVENTS:-1000000}
+zero_events=${BENCH_EVENTS:-1000000}
+latency_events=${BENCH_LATENCY_EVENTS:-60000}
+page_delay=${BENCH_PAGE_DELAY_MS:-100}
+storage_delay=${BENCH_STORAGE_DELAY_MS:-50}
+runs=${BENCH_RUNS:-5}
 token=bench-token
 
-bash scripts/install-test-deps.sh >&2
-cargo build --release --locked -p collector -p opsim >&2
-bin="${CARGO_TARGET_DIR:-$root/target}/release"
+fake_gcs=${TESTKIT_FAKE_GCS_SERVER:-$root/.tools/bin/fake-gcs-server}
+if [ ! -x "$fake_gcs" ]; then
+  fake_gcs=$(command -v fake-gcs-server || true)
+fi
+if [ -z "$fake_gcs" ]; then
+  bash scripts/install-test-deps.sh >&2
+  fake_gcs=$root/.tools/bin/fake-gcs-server
+fi
+# BENCH_PROFILE=dev runs unoptimized binaries: a quick check of this script, not a measurement.
+if [ "${BENCH_PROFILE:-release}" = dev ]; then
+  cargo build --locked -p collector -p opsim -p testkit --bins --example write_floor >&2
+  bin="${CARGO_TARGET_DIR:-$root/target}/debug"
+else
+  cargo build --release --locked -p collector -p opsim -p testkit --bins --example write_floor >&2
+  bin="${CARGO_TARGET_DIR:-$root/target}/release"
+fi
 work=$(mktemp -d)
-pids=()
+opsim_pid='' gcs_pid='' proxy_pid=''
+# Only processes this script started and that still run: a stopped one's id is forgotten at once.
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in $opsim_pid $gcs_pid $proxy_pid; do kill "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-# The simulator, in its own process, with the whole backlog inside the collector's lookback.
-OPSIM_TOKEN=$token "$bin/opsim" serve --port 0 --audit-events "$events" --history-minutes 60 >"$work/opsim.out" 2>"$work/opsim.err" &
-pids+=($!)
-for _ in $(seq 100); do grep -q listening "$work/opsim.out" 2>/dev/null && break; sleep 0.1; done
-api=$(sed -n 's/^opsim listening on //p' "$work/opsim.out")
-[ -n "$api" ] || { echo "the simulator did not start" >&2; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# fake-gcs-server on a free port.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$root/.tools/bin/fake-gcs-server" -scheme http -host 127.0.0.1 -port "$port" -backend memory \
-  -external-url "http://127.0.0.1:$port" -log-level error >"$work/gcs.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/storage/v1/b?project=bench" >/dev/null && break; sleep 0.1; done
-curl -fs -X POST "http://127.0.0.1:$port/storage/v1/b?project=bench" -d '{"name":"bench-bucket"}' >/dev/null
+# wait_line FILE PREFIX: the rest of the first line of FILE starting with PREFIX, once it is there.
+wait_line() {
+  for _ in $(seq 200); do
+    if grep -q "^$2" "$1" 2>/dev/null; then sed -n "s|^$2||p" "$1" | head -1; return; fi
+    sleep 0.05
+  done
+  echo "no '$2' line in $1" >&2
+  exit 1
+}
+
+# The simulator of one setting, with the whole backlog inside the collector's lookback.
+start_opsim() { # EVENTS PAGE_DELAY_MS
+  OPSIM_TOKEN=$token "$bin/opsim" serve --port 0 --audit-events "$1" --history-minutes 60 \
+    --page-delay-ms "$2" >"$work/opsim.out" 2>"$work/opsim.err" &
+  opsim_pid=$!
+  api=$(wait_line "$work/opsim.out" "opsim listening on ")
+}
+
+# A fresh fake-gcs-server (nothing kept from earlier runs) with the bucket, and, with a delay, the
+# storage proxy in front of it; sets $storage to the endpoint clients use.
+start_storage() { # DELAY_MS
+  stop_storage
+  local port
+  port=$(free_port)
+  "$fake_gcs" -scheme http -host 127.0.0.1 -port "$port" -backend memory \
+    -external-url "http://127.0.0.1:$port" -log-level error >"$work/gcs.log" 2>&1 &
+  gcs_pid=$!
+  for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/storage/v1/b?project=bench" >/dev/null && break; sleep 0.05; done
+  curl -fs -X POST "http://127.0.0.1:$port/storage/v1/b?project=bench" -d '{"name":"bench-bucket"}' >/dev/null
+  storage="http://127.0.0.1:$port"
+  if [ "$1" -gt 0 ]; then
+    "$bin/storage-proxy" --upstream "$storage" --delay-ms "$1" >"$work/proxy.out" 2>&1 &
+    proxy_pid=$!
+    storage=$(wait_line "$work/proxy.out" "storage-proxy listening on ")
+  fi
+}
+stop_storage() {
+  for pid in ${gcs_pid:-} ${proxy_pid:-}; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  gcs_pid='' proxy_pid=''
+}
 
 # measure NAME COMMAND...: wall seconds, CPU seconds (user+sys), peak RSS KiB into $work/NAME.time
 measure() {
   local name=$1; shift
-  /usr/bin/time -f '%e %U %S %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err"
+  /usr/bin/time -f '%e %U %S %M' -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
+    echo "$name failed:" >&2; cat "$work/$name.err" "$work/$name.out" >&2; exit 1; }
 }
 
-measure floor "$bin/opsim" pull --base "$api" --token "$token" --page-size 1000
-
-collector_env=(OP_API_BASE="$api" OP_BEARER_TOKEN="$token" PAGE_SIZE=1000 MAX_RECORDS=1000000000
-  LOOKBACK_HOURS=2 RUN_BUDGET_SECONDS=3600 LOG_FORMAT=json)
-measure gcs env "${collector_env[@]}" GCS_BUCKET=bench-bucket STORAGE_EMULATOR_HOST="127.0.0.1:$port" "$bin/collector" run-once
-measure local env "${collector_env[@]}" SINK_URL="file://$work/sink" "$bin/collector" run-once
-
+collector_env=(OP_BEARER_TOKEN="$token" PAGE_SIZE=1000 MAX_RECORDS=1000000000 LOOKBACK_HOURS=2
+  RUN_BUDGET_SECONDS=3600 LOG_FORMAT=json)
 landed() { grep -o '"events":[0-9]*' "$work/$1.out" | head -1 | cut -d: -f2; }
-for sink in gcs local; do
-  got=$(landed "$sink")
-  [ "$got" = "$events" ] || { echo "the $sink run landed ${got:-no} events, expected $events" >&2; cat "$work/$sink.err" >&2; exit 1; }
+
+for setting in zero latency; do
+  if [ "$setting" = zero ]; then
+    events=$zero_events pdelay=0 sdelay=0
+  else
+    events=$latency_events pdelay=$page_delay sdelay=$storage_delay
+  fi
+  echo "$setting" >"$work/$setting.setting"
+  printf '%s %s %s\n' "$events" "$pdelay" "$sdelay" >>"$work/$setting.setting"
+  start_opsim "$events" "$pdelay"
+  # The objects the write floor writes: one collector run into a local folder, not measured.
+  env "${collector_env[@]}" OP_API_BASE="$api" SINK_URL="file://$work/objects-$setting" \
+    "$bin/collector" run-once >"$work/prep-$setting.out" 2>&1
+  for i in $(seq "$runs"); do
+    echo "[bench] $setting run $i of $runs" >&2
+    measure "$setting-pull-$i" "$bin/opsim" pull --base "$api" --token "$token" --page-size 1000
+    start_storage "$sdelay"
+    measure "$setting-write-$i" "$bin/examples/write_floor" --from "$work/objects-$setting" \
+      --bucket bench-bucket --endpoint "$storage"
+    start_storage "$sdelay"
+    measure "$setting-collector-$i" env "${collector_env[@]}" OP_API_BASE="$api" GCS_BUCKET=bench-bucket \
+      STORAGE_EMULATOR_HOST="$storage" "$bin/collector" run-once
+    got=$(landed "$setting-collector-$i")
+    [ "$got" = "$events" ] || { echo "the collector landed ${got:-no} events, expected $events" >&2; cat "$work/$setting-collector-$i.out" >&2; exit 1; }
+  done
+  stop_storage
+  kill "$opsim_pid"; wait "$opsim_pid" 2>/dev/null || true
+  opsim_pid=''
 done
 
-read -r floor_wall _ <"$work/floor.time"
-printf '%-26s %9s %12s %14s %12s %10s\n' run "wall s" "events/s" "CPU s/M evts" "peak RSS" "vs floor"
-row() {
-  local name=$1 wall user sys rss
-  read -r wall user sys rss <"$work/$2.time"
-  awk -v n="$name" -v w="$wall" -v u="$user" -v s="$sys" -v r="$rss" -v e="$events" -v f="$floor_wall" 'BEGIN {
-    printf "%-26s %9.2f %12.0f %14.2f %9.1f MiB %9.2fx\n", n, w, e / w, (u + s) * 1000000 / e, r / 1024, w / f }'
-}
-row "floor (pull and discard)" floor
-row "collector -> fake-gcs" gcs
-row "collector -> local folder" local
-echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m); events: $events"
+python3 - "$work" "$runs" <<'EOF'
+import statistics, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+def load(name):
+    wall, user, sys_, rss = open(f"{work}/{name}.time").read().split()
+    return float(wall), float(user) + float(sys_), int(rss) / 1024
+def spread(xs, fmt="{:.2f}"):
+    return " / ".join(fmt.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
+print("min / median / max over %d runs" % runs)
+for setting in ("zero", "latency"):
+    _, line = open(f"{work}/{setting}.setting").read().splitlines()
+    events, pdelay, sdelay = map(int, line.split())
+    print(f"\n{setting}: {events:,} audit events, {pdelay} ms per page, {sdelay} ms per storage request")
+    print("%-12s %-24s %-24s %-20s" % ("run", "wall s", "CPU s per M events", "peak RSS MiB"))
+    got = {}
+    for kind in ("pull", "write", "collector"):
+        rows = [load(f"{setting}-{kind}-{i}") for i in range(1, runs + 1)]
+        got[kind] = rows
+        print("%-12s %-24s %-24s %-20s" % (kind, spread([r[0] for r in rows]),
+              spread([r[1] * 1e6 / events for r in rows]), spread([r[2] for r in rows], "{:.1f}")))
+    pull = [r[0] for r in got["pull"]]
+    write = [r[0] for r in got["write"]]
+    coll = [r[0] for r in got["collector"]]
+    vs_pull = [c / p for c, p in zip(coll, pull)]
+    vs_larger = [c / max(p, w) for c, p, w in zip(coll, pull, write)]
+    print("collector / pull floor, per run:              " + spread(vs_pull))
+    print("collector / larger of pull and write, per run: " + spread(vs_larger))
+    print("medians: collector %.2f s, pull %.2f s, write %.2f s: %.2fx pull, %.2fx the larger floor" % (
+        statistics.median(coll), statistics.median(pull), statistics.median(write),
+        statistics.median(coll) / statistics.median(pull),
+        statistics.median(coll) / max(statistics.median(pull), statistics.median(write))))
+EOF
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"

@@ -121,6 +121,9 @@ pub struct Overrides {
     /// BATCH_MAX_EVENTS: events per data object at most [default: 5000].
     #[arg(long, value_name = "N")]
     pub batch_max_events: Option<String>,
+    /// BATCHES_IN_FLIGHT: batches read ahead and being written at most, 1..=8 [default: 3].
+    #[arg(long, value_name = "N")]
+    pub batches_in_flight: Option<String>,
     /// RUN_BUDGET_SECONDS: wall-time budget of a run [default: 480].
     #[arg(long, value_name = "SECONDS")]
     pub run_budget_seconds: Option<String>,
@@ -154,7 +157,7 @@ impl Overrides {
     }
 
     /// Every variable with a flag, with that flag's value.
-    fn variables_and(&self) -> [(&'static str, &Option<String>); 22] {
+    fn variables_and(&self) -> [(&'static str, &Option<String>); 23] {
         [
             ("OP_API_BASE", &self.api_base),
             ("OP_BEARER_TOKEN_FILE", &self.bearer_token_file),
@@ -171,6 +174,7 @@ impl Overrides {
             ("PAGE_SIZE", &self.page_size),
             ("LOOKBACK_HOURS", &self.lookback_hours),
             ("BATCH_MAX_EVENTS", &self.batch_max_events),
+            ("BATCHES_IN_FLIGHT", &self.batches_in_flight),
             ("RUN_BUDGET_SECONDS", &self.run_budget_seconds),
             ("HTTP_TIMEOUT_SECONDS", &self.http_timeout_seconds),
             ("RETRY_MAX_ATTEMPTS", &self.retry_max_attempts),

@@ -133,6 +133,7 @@ pub const VARIABLES: &[&str] = &[
     "LOOKBACK_HOURS",
     "RUN_BUDGET_SECONDS",
     "BATCH_MAX_EVENTS",
+    "BATCHES_IN_FLIGHT",
     "HTTP_TIMEOUT_SECONDS",
     "RETRY_BASE_MILLIS",
     "RETRY_MAX_ATTEMPTS",
@@ -635,6 +636,7 @@ impl Settings {
             batch_max_events: r.number::<usize>("BATCH_MAX_EVENTS", 5000, 1, 100_000),
             batch_max_bytes: 8 * 1024 * 1024,
             budget: Duration::from_secs(r.number::<u64>("RUN_BUDGET_SECONDS", 480, 5, 3600)),
+            batches_in_flight: r.number::<usize>("BATCHES_IN_FLIGHT", 3, 1, 8),
         };
         let client = ClientOptions {
             timeout: Duration::from_secs(r.number::<u64>("HTTP_TIMEOUT_SECONDS", 30, 1, 300)),

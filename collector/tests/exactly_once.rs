@@ -1,7 +1,8 @@
 //! The exactly-once fault suite: the real binary against the simulator and a real fake-gcs-server,
-//! under random API faults, kill -9 at random moments, concurrent runs, and events arriving during
-//! runs. After each scenario the bucket must hold every event the API has exactly once,
-//! byte-identical: zero lost, zero duplicated.
+//! under random API faults, storage faults (a proxy in front of the emulator answering 503 before
+//! or after forwarding, 429, or dropping the connection after forwarding), kill -9 at random
+//! moments, concurrent runs, and events arriving during runs. After each scenario the bucket must
+//! hold every event the API has exactly once, byte-identical: zero lost, zero duplicated.
 
 mod support;
 
@@ -10,6 +11,7 @@ use std::time::Duration;
 use opsim::{Fault, FaultPlan, SimConfig, Stream};
 use rand::{Rng, SeedableRng};
 use support::World;
+use testkit::{FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy};
 
 fn seed() -> u64 {
     let seed = std::env::var("FAULT_SEED")
@@ -232,5 +234,109 @@ async fn kill_9_while_a_batch_is_recorded_but_not_committed() {
     eprintln!("{caught} of 8 runs died with a batch recorded but not committed");
     assert!(caught >= 2, "the recovery path was exercised ({caught})");
     run_until_done(&world, SMALL_BATCHES, 3);
+    world.assert_exactly_once().await;
+}
+
+/// A proxy in front of the world's emulator, and the environment that sends the collector to it.
+async fn storage_proxy(world: &World) -> (StorageProxy, String) {
+    let proxy = StorageProxy::start(&world.gcs.endpoint()).await.unwrap();
+    let endpoint = proxy.endpoint();
+    (proxy, endpoint)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_faults_on_every_step_of_the_protocol() {
+    // Every 4th write fails, kinds in turn: a batch makes 3 writes (record, create, commit), so
+    // every kind lands on every step, including the writes that happened but were reported failed.
+    let world = World::new(1_200).await;
+    let (proxy, endpoint) = storage_proxy(&world).await;
+    proxy.set_faults(StorageFaultPlan::every(
+        4,
+        StorageFault::ALL.to_vec(),
+        FaultedRequests::Writes,
+    ));
+    let mut env = SMALL_BATCHES.to_vec();
+    env.push(("STORAGE_EMULATOR_HOST", &endpoint));
+    let runs = run_until_done(&world, &env, 30);
+    // New events, more faults: the next run starts from whatever the faults left.
+    world.sim.append(Stream::AuditEvents, 450);
+    run_until_done(&world, &env, 30);
+    for fault in StorageFault::ALL {
+        assert!(
+            proxy.injected(fault) >= 3,
+            "{fault:?} injected {} times",
+            proxy.injected(fault)
+        );
+    }
+    eprintln!(
+        "drained under storage faults in {runs} runs, {} storage requests",
+        proxy.request_count()
+    );
+    world.assert_exactly_once().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_storage_and_api_faults_together() {
+    let world = World::new(1_500).await;
+    let (proxy, endpoint) = storage_proxy(&world).await;
+    let seed = seed();
+    proxy.set_faults(StorageFaultPlan::random(
+        seed,
+        0.15,
+        StorageFault::ALL.to_vec(),
+        FaultedRequests::All,
+    ));
+    world.sim.set_faults(FaultPlan::random(
+        seed,
+        0.15,
+        vec![
+            Fault::ServerError(503),
+            Fault::TooManyRequests {
+                retry_after: Some(0),
+            },
+            Fault::CutBody,
+        ],
+    ));
+    let mut env = SMALL_BATCHES.to_vec();
+    env.push(("STORAGE_EMULATOR_HOST", &endpoint));
+    run_until_done(&world, &env, 40);
+    let injected: u64 = StorageFault::ALL.iter().map(|f| proxy.injected(*f)).sum();
+    assert!(injected >= 5, "storage faults were injected ({injected})");
+    world.assert_exactly_once().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_while_storage_answers_slowly_and_with_faults() {
+    // Slow storage (every request 20 ms) widens the moments between record, create and commit, and
+    // lets kills land while batches read ahead are still in memory.
+    let world = World::new(0).await;
+    let (proxy, endpoint) = storage_proxy(&world).await;
+    proxy.set_delay(Duration::from_millis(20));
+    proxy.set_faults(StorageFaultPlan::every(
+        5,
+        StorageFault::ALL.to_vec(),
+        FaultedRequests::Writes,
+    ));
+    let mut env = SMALL_BATCHES.to_vec();
+    env.push(("STORAGE_EMULATOR_HOST", &endpoint));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed());
+    let mut killed = 0;
+    for _ in 0..8 {
+        world.sim.append(Stream::AuditEvents, 300);
+        let mut child = world.spawn(&["run-once"], &env);
+        tokio::time::sleep(Duration::from_millis(rng.random_range(50..600))).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(killed >= 4, "most runs were killed mid-way ({killed})");
+    eprintln!(
+        "{killed} kills; storage faults injected: {:?}",
+        StorageFault::ALL.map(|f| proxy.injected(f))
+    );
+    proxy.set_faults(StorageFaultPlan::none());
+    run_until_done(&world, &env, 3);
     world.assert_exactly_once().await;
 }

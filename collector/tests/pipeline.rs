@@ -32,6 +32,7 @@ fn limits(page_size: u16, batch: usize) -> Limits {
         batch_max_events: batch,
         batch_max_bytes: 8 << 20,
         budget: Duration::from_secs(60),
+        batches_in_flight: 3,
     }
 }
 

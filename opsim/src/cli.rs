@@ -86,6 +86,9 @@ pub struct ServeArgs {
     /// `has_more: true` on every full page, even the last.
     #[arg(long)]
     pub page_quirks: bool,
+    /// Milliseconds added to every events request (every page), like a network round trip.
+    #[arg(long, default_value_t = 0)]
+    pub page_delay_ms: u64,
     /// Probability in 0..=1 of a random fault (429, 5xx, cut body, malformed JSON) per request.
     #[arg(long, default_value_t = 0.0)]
     pub fault_rate: f64,

@@ -48,7 +48,8 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
         .with_events(Stream::AuditEvents, args.audit_events)
         .with_events(Stream::SignInAttempts, args.signin_attempts)
         .with_events(Stream::ItemUsages, args.item_usages)
-        .with_history(Duration::from_secs(args.history_minutes * 60));
+        .with_history(Duration::from_secs(args.history_minutes * 60))
+        .with_page_delay(Duration::from_millis(args.page_delay_ms));
     for token in args.tokens {
         // A minted token gets its own features and expiry; any other text gets every feature.
         config = config.with_token(TokenGrant::from_token(token));

@@ -38,6 +38,7 @@ pub struct SimConfig {
     retry_after: RetryAfter,
     page_quirks: bool,
     faults: FaultPlan,
+    page_delay: std::time::Duration,
 }
 
 /// How a 429 from the rate limiter says when to come back.
@@ -72,6 +73,7 @@ impl SimConfig {
             retry_after: RetryAfter::default(),
             page_quirks: false,
             faults: FaultPlan::none(),
+            page_delay: std::time::Duration::ZERO,
         }
     }
 
@@ -131,6 +133,12 @@ impl SimConfig {
         self
     }
 
+    /// Answers every events request (every page) this much later: a network round trip.
+    pub fn with_page_delay(mut self, delay: std::time::Duration) -> Self {
+        self.page_delay = delay;
+        self
+    }
+
     /// Injects these faults.
     pub fn with_faults(mut self, plan: FaultPlan) -> Self {
         self.faults = plan;
@@ -152,6 +160,7 @@ struct Shared {
     page_quirks: bool,
     account_uuid: String,
     issued_at: DateTime<Utc>,
+    page_delay: std::time::Duration,
     inner: Mutex<Inner>,
 }
 
@@ -207,6 +216,7 @@ impl Simulator {
             page_quirks: config.page_quirks,
             account_uuid: base32_uuid(&mut rng),
             issued_at: now - Duration::days(1),
+            page_delay: config.page_delay,
             inner: Mutex::new(Inner {
                 logs,
                 served: HashMap::new(),
@@ -536,6 +546,9 @@ async fn events(
     body: Bytes,
 ) -> Response {
     shared.lock().requests += 1;
+    if !shared.page_delay.is_zero() {
+        tokio::time::sleep(shared.page_delay).await;
+    }
     let stream: Stream = match (version.as_str(), stream.parse()) {
         ("v1" | "v2", Ok(stream)) => stream,
         _ => return error(StatusCode::NOT_FOUND, "Not Found"),

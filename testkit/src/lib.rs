@@ -1,7 +1,8 @@
 //! Test support shared by the workspace's integration tests: finding the installed test tools,
-//! free loopback ports, a real fake-gcs-server on loopback, recording stand-ins for external
-//! commands such as `terraform` and `gcloud`, and the local cloud (fake-gcs-server behind storage
-//! permission gates, the Pub/Sub emulator, the collector as a service, a `gcloud` shim).
+//! free loopback ports, a real fake-gcs-server on loopback, a latency and fault proxy in front of
+//! it, recording stand-ins for external commands such as `terraform` and `gcloud`, the real gcloud
+//! as an argument checker, and the local cloud (fake-gcs-server behind storage permission gates,
+//! the Pub/Sub emulator, the collector as a service, a `gcloud` shim).
 
 mod cargo_bin;
 mod fake_gcs;
@@ -11,6 +12,7 @@ mod pubsub;
 mod reaper;
 mod standin;
 mod storage_gate;
+mod storage_proxy;
 mod tools;
 
 pub use cargo_bin::cargo_bin;
@@ -21,4 +23,5 @@ pub use pubsub::{PubSubEmulator, PubSubError};
 pub use reaper::Reaped;
 pub use standin::{Call, Reply, StandIns};
 pub use storage_gate::{Access, StorageGate};
+pub use storage_proxy::{FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy};
 pub use tools::{free_port, tool, workspace_root};

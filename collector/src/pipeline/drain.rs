@@ -6,6 +6,10 @@
 //! 2. **create** the data object (`ifGenerationMatch=0`);
 //! 3. **commit**: position = the intent's next cursor, intent cleared (`ifGenerationMatch`).
 //!
+//! When the next batch is already read ahead, step 3 of one batch and step 1 of the next are one
+//! write (position = the committed cursor, where the next batch starts; intent = the next batch's):
+//! the state the two writes leave one after the other, without the moment between them.
+//!
 //! A crash between any two steps leaves a checkpoint that says exactly what to do next: with an
 //! intent whose object exists, commit it; with an intent whose object is missing, refetch the first
 //! `events` events after `start` (the log after a cursor only grows at its end, so they are the same
@@ -15,16 +19,26 @@
 //! what it wrote. Recording the count and hash matters: a run that simply refetched and wrote
 //! whatever came back could meet more events than the recorded batch and commit a cursor past
 //! events that are not in the object a racing run created.
+//!
+//! The drain is the only writer, one batch at a time; a read-ahead task (`read_ahead.rs`) fetches the
+//! next batches meanwhile. A batch read ahead is recorded only if the checkpoint stands exactly where
+//! it starts (the generation-matched record proves it still does); otherwise reading starts again
+//! from where it stands. A stop is checked before every record and discards what was read ahead.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::Utc;
 use tokio::time::Instant;
 
+use super::buffers::BufferPool;
+use super::fetch::{Batch, Fetcher};
 use super::naming::{digest, object_name};
+use super::read_ahead::{Ahead, End, ReadAhead};
 use super::{Outcome, Pipeline, Start, StreamPlan, StreamSummary};
 use crate::checkpoint::{Checkpoint, CheckpointLoadError, CheckpointStore, Intent, Loaded};
 use crate::onepassword::{ApiError, Position};
-use crate::storage::{Precondition, StorageError};
+use crate::storage::{Generation, Precondition, StorageError};
 
 const NDJSON: &str = "application/x-ndjson";
 
@@ -51,6 +65,8 @@ enum DrainError {
         found_events: u64,
         found_hash: String,
     },
+    #[error("the task reading batches ahead ended unexpectedly; nothing unrecorded was written")]
+    ReadAheadGone,
 }
 
 impl DrainError {
@@ -72,6 +88,7 @@ impl DrainError {
                     StorageError::Transient { .. } | StorageError::PreconditionFailed { .. }
                 )
             }
+            DrainError::ReadAheadGone => true,
             DrainError::Checkpoint(CheckpointLoadError::Format(_))
             | DrainError::Diverged { .. } => false,
         };
@@ -83,20 +100,11 @@ impl DrainError {
     }
 }
 
-/// A batch fetched from the API, as NDJSON.
-struct Batch {
-    data: Vec<u8>,
-    events: u64,
-    next_cursor: String,
-    has_more: bool,
-    newest: Option<chrono::DateTime<Utc>>,
-    pages: u64,
-}
-
 pub(super) struct Drain<'a> {
     pipeline: &'a Pipeline,
     plan: &'a StreamPlan,
     checkpoints: &'a CheckpointStore,
+    fetcher: Fetcher,
     deadline: Instant,
     summary: StreamSummary,
 }
@@ -112,6 +120,13 @@ impl<'a> Drain<'a> {
             pipeline,
             plan,
             checkpoints,
+            fetcher: Fetcher {
+                client: pipeline.client.clone(),
+                stream: plan.stream,
+                limits: pipeline.limits,
+                deadline,
+                buffers: Arc::new(BufferPool::new(pipeline.limits.batches_in_flight)),
+            },
             deadline,
             summary: StreamSummary::new(plan.stream),
         }
@@ -144,10 +159,26 @@ impl<'a> Drain<'a> {
         }
     }
 
+    /// Why the run must not record another batch now, if it must not.
+    fn must_stop(&self) -> Option<Outcome> {
+        if self.pipeline.stopping() {
+            Some(Outcome::Stopped)
+        } else if Instant::now() >= self.deadline {
+            Some(Outcome::Budget)
+        } else {
+            None
+        }
+    }
+
     async fn drain(&mut self) -> Result<Outcome, DrainError> {
         let mut loaded = self.checkpoints.load().await?;
         let mut events_this_run = 0u64;
-        let mut prefetched: Option<(Position, Batch)> = None;
+        // Batches fetched ahead, in order, from where the checkpoint stood when they were asked for.
+        let mut ahead: Option<ReadAhead> = None;
+        // The batch whose intent this run tried to record when the write reported a conflict: if
+        // the reloaded intent is that one (the write landed, its answer was lost), its bytes are
+        // still here and need no refetch.
+        let mut in_hand: Option<(Intent, Vec<u8>)> = None;
         loop {
             let generation = loaded.generation;
             let mut checkpoint = match loaded.checkpoint.take() {
@@ -158,16 +189,17 @@ impl<'a> Drain<'a> {
             };
 
             // Every state on storage is consistent, so stopping here is always safe.
-            if self.pipeline.stopping() {
-                return Ok(Outcome::Stopped);
-            }
-            if Instant::now() >= self.deadline {
-                return Ok(Outcome::Budget);
+            if let Some(outcome) = self.must_stop() {
+                return Ok(outcome);
             }
 
             if let Some(intent) = checkpoint.intent.clone() {
                 tracing::info!(stream = %self.plan.stream, object = %intent.object, events = intent.events, "completing a recorded batch");
-                loaded = match self.complete(checkpoint, generation, &intent).await {
+                let data = in_hand
+                    .take()
+                    .filter(|(mine, _)| same_batch(mine, &intent))
+                    .map(|(_, data)| data);
+                loaded = match self.complete(checkpoint, generation, &intent, data).await {
                     Ok(next) => {
                         events_this_run += intent.events;
                         self.summary.events += intent.events;
@@ -180,15 +212,48 @@ impl<'a> Drain<'a> {
                 };
                 continue;
             }
+            in_hand = None;
 
-            if events_this_run >= self.pipeline.limits.max_records {
+            let max_records = self.pipeline.limits.max_records;
+            if events_this_run >= max_records {
                 return Ok(Outcome::MaxRecords);
             }
 
-            let batch = match prefetched.take() {
-                Some((position, batch)) if position == checkpoint.position => batch,
-                _ => self.fetch(&checkpoint.position, None).await?,
+            // A batch fetched ahead is used only if the checkpoint stands where it starts; anywhere
+            // else (another run moved it), reading starts again from where it stands.
+            let mut reader = match ahead.take() {
+                Some(reader) if reader.continues_from(&checkpoint.position) => reader,
+                _ => ReadAhead::start(
+                    self.fetcher.clone(),
+                    checkpoint.position.clone(),
+                    self.pipeline.limits.batches_in_flight,
+                    max_records - events_this_run,
+                    self.pipeline.stop_flag(),
+                ),
             };
+            let next = reader.next().await;
+            ahead = Some(reader);
+            let (batch, _in_flight) = match next {
+                Ahead::Batch(batch, in_flight) => (batch, in_flight),
+                Ahead::Failed(error) => return Err(error.into()),
+                Ahead::Ended(End::Stopped) => return Ok(Outcome::Stopped),
+                Ahead::Ended(End::Budget) => return Ok(Outcome::Budget),
+                Ahead::Ended(End::MaxRecords) => return Ok(Outcome::MaxRecords),
+                Ahead::Gone => return Err(DrainError::ReadAheadGone),
+            };
+            if batch.start != checkpoint.position {
+                // Never expected (the read-ahead was chosen for this position); read again from it.
+                ahead = None;
+                loaded = Loaded {
+                    checkpoint: Some(checkpoint),
+                    generation,
+                };
+                continue;
+            }
+            // A stop that came while the batch was fetched discards it: nothing is recorded yet.
+            if let Some(outcome) = self.must_stop() {
+                return Ok(outcome);
+            }
             self.summary.pages += batch.pages;
             if batch.events == 0 {
                 if checkpoint.position.cursor() != Some(batch.next_cursor.as_str()) {
@@ -206,77 +271,94 @@ impl<'a> Drain<'a> {
                 return Ok(Outcome::Drained);
             }
 
-            let now = Utc::now();
-            let start = checkpoint.position.clone();
-            let intent = Intent {
-                object: object_name(&self.plan.prefix, self.plan.stream, &start, now),
-                start,
-                next_cursor: batch.next_cursor.clone(),
-                events: batch.events,
-                bytes: batch.data.len() as u64,
-                xxh3: digest(&batch.data),
-                recorded_at: now,
-            };
+            // 1. record
+            let mut intent = self.intent_for(&batch);
             checkpoint.intent = Some(intent.clone());
-            checkpoint.updated_at = now;
-            let recorded = match self.checkpoints.save(&checkpoint, generation).await {
+            checkpoint.updated_at = intent.recorded_at;
+            let mut recorded = match self.checkpoints.save(&checkpoint, generation).await {
                 Ok(recorded) => recorded,
                 Err(StorageError::PreconditionFailed { .. }) => {
+                    in_hand = Some((intent, batch.data));
                     loaded = self.checkpoints.load().await?;
                     continue;
                 }
                 Err(e) => return Err(e.into()),
             };
-            if let Some(newest) = batch.newest {
-                checkpoint.stats.newest_event_at = Some(newest);
-            }
-
-            // Create and commit this batch while the next one is fetched: reading ahead changes no
-            // state, and the read-ahead is used only if the checkpoint then stands where it starts.
-            let next_position = Position::Cursor(batch.next_cursor.clone());
-            let read_ahead = batch.has_more
-                && !self.pipeline.stopping()
-                && Instant::now() < self.deadline
-                && events_this_run + batch.events < self.pipeline.limits.max_records;
-            let has_more = batch.has_more;
-            let newest = batch.newest;
-            let write = async {
-                let created = self.create_object(&intent, batch.data).await?;
-                Ok::<_, DrainError>((created, self.commit(checkpoint, recorded, &intent).await))
-            };
-            let ahead = async {
-                if read_ahead {
-                    Some(self.fetch(&next_position, None).await)
+            let (mut data, mut newest, mut has_more) = (batch.data, batch.newest, batch.has_more);
+            let mut _in_flight = _in_flight;
+            loop {
+                if let Some(newest) = newest {
+                    checkpoint.stats.newest_event_at = Some(newest);
+                }
+                // 2. create; meanwhile the read-ahead task keeps fetching.
+                if self.create_object(&intent, data).await? {
+                    self.summary.objects += 1;
+                    self.summary.bytes += intent.bytes;
+                }
+                // 3. commit, in the same write as recording the next batch when it is already
+                // here and the run may record it.
+                let next = if has_more
+                    && events_this_run + intent.events < max_records
+                    && self.must_stop().is_none()
+                {
+                    ahead.as_mut().and_then(ReadAhead::ready)
                 } else {
                     None
-                }
-            };
-            let (written, ahead) = tokio::join!(write, ahead);
-            let (created, committed) = written?;
-            if created {
-                self.summary.objects += 1;
-                self.summary.bytes += intent.bytes;
-            }
-            loaded = match committed {
-                Ok(next) => {
-                    events_this_run += intent.events;
-                    self.summary.events += intent.events;
-                    if newest.is_some() {
-                        self.summary.newest_event_at = newest;
+                };
+                let next = next
+                    .filter(|(next, _)| next.start.cursor() == Some(intent.next_cursor.as_str()));
+                let next_intent = next.as_ref().map(|(next, _)| self.intent_for(next));
+                match self
+                    .commit(checkpoint, recorded, &intent, next_intent.clone())
+                    .await
+                {
+                    Ok((saved, generation)) => {
+                        events_this_run += intent.events;
+                        self.summary.events += intent.events;
+                        if newest.is_some() {
+                            self.summary.newest_event_at = newest;
+                        }
+                        if let (Some((next, in_flight)), Some(next_intent)) = (next, next_intent) {
+                            self.summary.pages += next.pages;
+                            checkpoint = saved;
+                            recorded = generation;
+                            intent = next_intent;
+                            (data, newest, has_more) = (next.data, next.newest, next.has_more);
+                            _in_flight = in_flight;
+                            continue;
+                        }
+                        loaded = Loaded {
+                            checkpoint: Some(saved),
+                            generation: Some(generation),
+                        };
                     }
-                    next
+                    Err(StorageError::PreconditionFailed { .. }) => {
+                        if let (Some((next, _)), Some(next_intent)) = (next, next_intent) {
+                            in_hand = Some((next_intent, next.data));
+                        }
+                        loaded = self.checkpoints.load().await?;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(StorageError::PreconditionFailed { .. }) => self.checkpoints.load().await?,
-                Err(e) => return Err(e.into()),
-            };
-            match ahead {
-                Some(Ok(batch)) => prefetched = Some((next_position, batch)),
-                Some(Err(e)) => return Err(e),
-                None => {}
+                break;
             }
             if !has_more {
                 return Ok(Outcome::Drained);
             }
+        }
+    }
+
+    /// The intent recording `batch`, as of now.
+    fn intent_for(&self, batch: &Batch) -> Intent {
+        let now = Utc::now();
+        Intent {
+            object: object_name(&self.plan.prefix, self.plan.stream, &batch.start, now),
+            start: batch.start.clone(),
+            next_cursor: batch.next_cursor.clone(),
+            events: batch.events,
+            bytes: batch.data.len() as u64,
+            xxh3: digest(&batch.data),
+            recorded_at: now,
         }
     }
 
@@ -287,115 +369,97 @@ impl<'a> Drain<'a> {
         checkpoint: Checkpoint,
         generation: Option<i64>,
         intent: &Intent,
+        in_hand: Option<Vec<u8>>,
     ) -> Result<Loaded, DrainError> {
         // A checkpoint holding an intent was read from storage, so it has a generation.
         let generation = generation.ok_or_else(|| StorageError::PreconditionFailed {
             name: self.checkpoints.key().to_owned(),
         })?;
         if self.pipeline.store.read(&intent.object).await?.is_none() {
-            let batch = self.fetch(&intent.start, Some(intent.events)).await?;
-            let found_hash = digest(&batch.data);
-            if batch.events != intent.events || found_hash != intent.xxh3 {
-                return Err(DrainError::Diverged {
-                    start: serde_json::to_string(&intent.start).unwrap_or_default(),
-                    key: self.checkpoints.key().to_owned(),
-                    expected_events: intent.events,
-                    expected_hash: intent.xxh3.clone(),
-                    found_events: batch.events,
-                    found_hash,
-                });
-            }
-            self.summary.pages += batch.pages;
-            if self.create_object(intent, batch.data).await? {
+            let data = match in_hand {
+                // This run's own batch, whose hash and count made the intent.
+                Some(data) => data,
+                None => {
+                    let batch = self
+                        .fetcher
+                        .batch(&intent.start, Some(intent.events))
+                        .await?;
+                    let found_hash = digest(&batch.data);
+                    if batch.events != intent.events || found_hash != intent.xxh3 {
+                        return Err(DrainError::Diverged {
+                            start: serde_json::to_string(&intent.start).unwrap_or_default(),
+                            key: self.checkpoints.key().to_owned(),
+                            expected_events: intent.events,
+                            expected_hash: intent.xxh3.clone(),
+                            found_events: batch.events,
+                            found_hash,
+                        });
+                    }
+                    self.summary.pages += batch.pages;
+                    batch.data
+                }
+            };
+            if self.create_object(intent, data).await? {
                 self.summary.objects += 1;
                 self.summary.bytes += intent.bytes;
             }
         }
-        Ok(self.commit(checkpoint, generation, intent).await?)
-    }
-
-    /// Creates the intent's object; `false` when another run completing the same intent already
-    /// had (with the same bytes).
-    async fn create_object(&self, intent: &Intent, data: Vec<u8>) -> Result<bool, DrainError> {
-        let data = Bytes::from(data);
-        match self
-            .pipeline
-            .store
-            .write(&intent.object, data, NDJSON, Precondition::DoesNotExist)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(StorageError::PreconditionFailed { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn commit(
-        &self,
-        mut checkpoint: Checkpoint,
-        generation: i64,
-        intent: &Intent,
-    ) -> Result<Loaded, StorageError> {
-        let now = Utc::now();
-        checkpoint.position = Position::Cursor(intent.next_cursor.clone());
-        checkpoint.intent = None;
-        checkpoint.updated_at = now;
-        checkpoint.stats.events_total += intent.events;
-        checkpoint.stats.objects_total += 1;
-        checkpoint.stats.last_commit_at = Some(now);
-        let generation = self.checkpoints.save(&checkpoint, Some(generation)).await?;
+        let (checkpoint, generation) = self.commit(checkpoint, generation, intent, None).await?;
         Ok(Loaded {
             checkpoint: Some(checkpoint),
             generation: Some(generation),
         })
     }
 
-    /// Fetches whole pages from `start` into NDJSON until the batch is full or the stream has no
-    /// more; with `exactly`, stops at that many events (truncating the last page) instead.
-    async fn fetch(&self, start: &Position, exactly: Option<u64>) -> Result<Batch, DrainError> {
-        let limits = self.pipeline.limits;
-        let mut data = Vec::with_capacity(limits.batch_max_bytes.min(1 << 20));
-        let mut position = start.clone();
-        let mut events = 0u64;
-        let mut pages = 0u64;
-        loop {
-            let page = self
-                .pipeline
-                .client
-                .page(self.plan.stream, &position, self.deadline)
-                .await?;
-            pages += 1;
-            let wanted = exactly.map_or(page.len() as u64, |n| (n - events).min(page.len() as u64));
-            for item in page.items().take(wanted as usize) {
-                data.extend_from_slice(item);
-                data.push(b'\n');
-            }
-            events += wanted;
-            let newest = if wanted as usize == page.len() {
-                page.newest_timestamp()
-            } else {
-                None
-            };
-            let done = match exactly {
-                Some(n) => events >= n || page.is_empty() || !page.has_more,
-                None => {
-                    page.is_empty()
-                        || !page.has_more
-                        || events as usize >= limits.batch_max_events
-                        || data.len() >= limits.batch_max_bytes
-                }
-            };
-            if done {
-                return Ok(Batch {
-                    data,
-                    events,
-                    next_cursor: page.cursor,
-                    has_more: page.has_more,
-                    newest,
-                    pages,
-                });
-            }
-            position = Position::Cursor(page.cursor);
+    /// Creates the intent's object; `false` when another run completing the same intent already
+    /// had (with the same bytes).
+    async fn create_object(&self, intent: &Intent, data: Vec<u8>) -> Result<bool, DrainError> {
+        let data = Bytes::from(data);
+        let written = self
+            .pipeline
+            .store
+            .write(
+                &intent.object,
+                data.clone(),
+                NDJSON,
+                Precondition::DoesNotExist,
+            )
+            .await;
+        // Reuse the buffer only when nothing else holds it (a store keeping the bytes, such as
+        // the in-memory one, keeps them to itself).
+        if let Ok(unique) = data.try_into_mut() {
+            self.fetcher.buffers.give(unique.into());
+        }
+        match written {
+            Ok(_) => Ok(true),
+            Err(StorageError::PreconditionFailed { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
         }
     }
+
+    /// Commits `intent` (its object exists): position := its cursor. With `next`, the same write
+    /// records the next batch's intent, which starts at that cursor: the state the two writes
+    /// would leave one after the other, without the moment between them.
+    async fn commit(
+        &self,
+        mut checkpoint: Checkpoint,
+        generation: i64,
+        intent: &Intent,
+        next: Option<Intent>,
+    ) -> Result<(Checkpoint, Generation), StorageError> {
+        let now = Utc::now();
+        checkpoint.position = Position::Cursor(intent.next_cursor.clone());
+        checkpoint.intent = next;
+        checkpoint.updated_at = now;
+        checkpoint.stats.events_total += intent.events;
+        checkpoint.stats.objects_total += 1;
+        checkpoint.stats.last_commit_at = Some(now);
+        let generation = self.checkpoints.save(&checkpoint, Some(generation)).await?;
+        Ok((checkpoint, generation))
+    }
+}
+
+/// Whether two intents describe the same batch (the same start, object and bytes).
+fn same_batch(a: &Intent, b: &Intent) -> bool {
+    a.start == b.start && a.object == b.object && a.events == b.events && a.xxh3 == b.xxh3
 }

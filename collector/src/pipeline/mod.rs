@@ -1,7 +1,10 @@
 //! A collection run: for each configured stream, drain the Events API into the store, exactly once.
 
+mod buffers;
 mod drain;
+mod fetch;
 pub mod naming;
+mod read_ahead;
 mod summary;
 
 use std::sync::Arc;
@@ -109,6 +112,10 @@ pub struct Limits {
     pub batch_max_bytes: usize,
     /// Wall-time budget of a run; no batch starts and no retry waits past it.
     pub budget: Duration,
+    /// Batches fetched and not yet committed, at most (BATCHES_IN_FLIGHT, >= 1): the one being
+    /// written, those read ahead of it, and the one being fetched. Memory holds at most this many
+    /// batches; 1 fetches nothing while a batch is written.
+    pub batches_in_flight: usize,
 }
 
 impl Default for Limits {
@@ -119,6 +126,7 @@ impl Default for Limits {
             batch_max_events: 5000,
             batch_max_bytes: 8 * 1024 * 1024,
             budget: Duration::from_secs(480),
+            batches_in_flight: 3,
         }
     }
 }
