@@ -246,20 +246,21 @@ fn destroy_without_credentials_fails_with_gclouds_message() {
     );
 }
 
-#[test]
-fn alert_policies_wait_for_a_new_metric_in_the_gcloud_script() {
+/// What Cloud Monitoring answers for a policy that names a metric it does not know yet.
+const UNKNOWN_METRIC: &str = "ERROR: NOT_FOUND: Cannot find metric(s) that match type = \"logging.googleapis.com/user/op-events-collector-successful-runs\".\n";
+
+/// How many calls so far match `pick`.
+fn count(s: &StandIns, pick: impl Fn(&str) -> bool) -> usize {
+    lines(&s.calls()).iter().filter(|l| pick(l)).count()
+}
+
+/// Runs the full config's `deploy.sh service` in an empty project, policy creation answering
+/// `replies` in turn.
+fn gcloud_service_with_policy_replies(replies: Vec<Reply>) -> (std::process::Output, StandIns) {
     let dir = gcloud_scripts("full");
     let mut s = stand_ins();
     absent(&mut s);
-    s.on_seq(
-        "gcloud",
-        &["policies", "create"],
-        vec![
-            Reply::fail(1, "ERROR: (gcloud.alpha.monitoring.policies.create) NOT_FOUND: Cannot find metric(s) that match type = \"logging.googleapis.com/user/x\".\n"),
-            Reply::fail(1, "ERROR: (gcloud.alpha.monitoring.policies.create) NOT_FOUND: Cannot find metric(s) that match type = \"logging.googleapis.com/user/x\".\n"),
-            Reply::ok("Created alert policy.\n"),
-        ],
-    );
+    s.on_seq("gcloud", &["policies", "create"], replies);
     let out = bash(
         &s,
         dir.path(),
@@ -267,60 +268,41 @@ fn alert_policies_wait_for_a_new_metric_in_the_gcloud_script() {
         &["service"],
         &[("METRIC_WAIT_SECONDS", "0")],
     );
+    (out, s)
+}
+
+#[test]
+fn alert_policies_wait_for_a_new_metric_in_the_gcloud_script() {
+    let (out, s) = gcloud_service_with_policy_replies(vec![
+        Reply::fail(1, UNKNOWN_METRIC),
+        Reply::fail(1, UNKNOWN_METRIC),
+        Reply::ok("Created alert policy.\n"),
+    ]);
     let (_, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(
         stderr.contains("waiting for Cloud Monitoring to know the new log-based metric op-events-collector-successful-runs (attempt 1 of 20"),
         "{stderr}"
     );
-    let creates = lines(&s.calls())
-        .iter()
-        .filter(|l| l.contains("policies create"))
-        .count();
+    let creates = count(&s, |l| l.contains("policies create"));
     assert_eq!(creates, 2 + 3, "two refused, then all three policies");
 
     // Any other failure stops at once.
-    let mut s = stand_ins();
-    absent(&mut s);
-    s.on(
-        "gcloud",
-        &["policies", "create"],
-        Reply::fail(
-            1,
-            "ERROR: PERMISSION_DENIED: monitoring.alertPolicies.create\n",
-        ),
-    );
-    let out = bash(
-        &s,
-        dir.path(),
-        &dir.path().join("gcloud/deploy.sh"),
-        &["service"],
-        &[("METRIC_WAIT_SECONDS", "0")],
-    );
+    let (out, s) = gcloud_service_with_policy_replies(vec![Reply::fail(
+        1,
+        "ERROR: PERMISSION_DENIED: monitoring.alertPolicies.create\n",
+    )]);
     assert!(!out.status.success());
-    assert_eq!(
-        lines(&s.calls())
-            .iter()
-            .filter(|l| l.contains("policies create"))
-            .count(),
-        1
-    );
+    assert_eq!(count(&s, |l| l.contains("policies create")), 1);
 }
 
-#[test]
-fn terraform_apply_waits_for_a_new_metric_when_alerting_is_on() {
+/// Runs `provision apply --keep-token` of the full config (alerting on) with the released image,
+/// the Terraform applies answering `replies` in turn (the first is the foundation's).
+fn terraform_apply_with_replies(replies: Vec<Reply>) -> (std::process::Output, StandIns) {
     let dir = config_dir("full");
     let mut s = stand_ins();
     released(&mut s);
-    s.on_seq(
-        "terraform",
-        &["apply", "-auto-approve"],
-        vec![
-            Reply::ok(""),
-            Reply::fail(1, "Error: Error creating AlertPolicy: googleapi: Error 404: Cannot find metric(s) that match type = \"logging.googleapis.com/user/op-events-collector-successful-runs\".\n"),
-            Reply::ok("Apply complete!\n"),
-        ],
-    );
+    s.on_seq("terraform", &["apply", "-auto-approve"], replies);
     let out = provision_with(
         dir.path(),
         &s,
@@ -328,6 +310,19 @@ fn terraform_apply_waits_for_a_new_metric_when_alerting_is_on() {
         None,
         &[("METRIC_WAIT_SECONDS", "0")],
     );
+    (out, s)
+}
+
+#[test]
+fn terraform_apply_waits_for_a_new_metric_when_alerting_is_on() {
+    let (out, s) = terraform_apply_with_replies(vec![
+        Reply::ok(""),
+        Reply::fail(
+            1,
+            format!("Error: Error creating AlertPolicy: googleapi: Error 404: {UNKNOWN_METRIC}"),
+        ),
+        Reply::ok("Apply complete!\n"),
+    ]);
     let (_, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("waiting for Cloud Monitoring to know the new log-based metric op-events-collector-successful-runs"), "{stderr}");
@@ -335,40 +330,18 @@ fn terraform_apply_waits_for_a_new_metric_when_alerting_is_on() {
         stderr.contains("Cannot find metric"),
         "terraform's output streams through: {stderr}"
     );
-    let applies = lines(&s.calls())
-        .iter()
-        .filter(|l| {
-            l.starts_with("terraform apply -input=false -auto-approve") && !l.contains("-target")
-        })
-        .count();
-    assert_eq!(applies, 2);
+    let whole = |l: &str| {
+        l.starts_with("terraform apply -input=false -auto-approve") && !l.contains("-target")
+    };
+    assert_eq!(count(&s, whole), 2);
 
     // Another failure is not retried.
-    let mut s = stand_ins();
-    released(&mut s);
-    s.on_seq(
-        "terraform",
-        &["apply", "-auto-approve"],
-        vec![
-            Reply::ok(""),
-            Reply::fail(1, "Error: 403 permission denied\n"),
-        ],
-    );
-    let out = provision_with(
-        dir.path(),
-        &s,
-        &["apply", "--keep-token"],
-        None,
-        &[("METRIC_WAIT_SECONDS", "0")],
-    );
+    let (out, s) = terraform_apply_with_replies(vec![
+        Reply::ok(""),
+        Reply::fail(1, "Error: 403 permission denied\n"),
+    ]);
     assert!(!out.status.success());
-    assert_eq!(
-        lines(&s.calls())
-            .iter()
-            .filter(|l| l.starts_with("terraform apply"))
-            .count(),
-        2
-    );
+    assert_eq!(count(&s, |l| l.starts_with("terraform apply")), 2);
 }
 
 #[test]
