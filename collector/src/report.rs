@@ -19,7 +19,8 @@ pub fn log_summary(summary: &RunSummary) {
         token_days_left = token_days_left.unwrap_or(-1),
         ok = !summary.has_permanent_failure() && !summary.has_transient_failure(),
         collector_version = buildinfo::LONG,
-        "collector run summary"
+        "{}",
+        contract::SUMMARY_MESSAGE
     );
     for stream in &summary.streams {
         match &stream.outcome {

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use collector::secret::Secret;
+use onepassword_events::secret::Secret;
 
 /// One command of a plan, apply or destroy.
 #[derive(Debug, Clone)]

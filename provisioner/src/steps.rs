@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use collector::secret::Secret;
+use onepassword_events::secret::Secret;
 
 use crate::config::Config;
 use crate::render::{Engine, files};

@@ -4,9 +4,9 @@
 
 use std::io::{IsTerminal as _, Read as _};
 
-use collector::onepassword::token::TokenClaims;
-use collector::onepassword::{Client, ClientOptions, Introspection, Stream};
-use collector::secret::{Secret, TokenFormatError};
+use onepassword_events::secret::{Secret, TokenFormatError};
+use onepassword_events::token::TokenClaims;
+use onepassword_events::{Client, ClientOptions, Introspection, Stream};
 use serde::Serialize;
 
 /// Why the token could not be read or checked. Each message carries its cause, so none has a
@@ -42,7 +42,7 @@ pub enum TokenError {
     BadUrl(String),
     /// The API call failed.
     #[error(transparent)]
-    Api(#[from] collector::onepassword::ApiError),
+    Api(#[from] onepassword_events::ApiError),
     /// The HTTP client failed.
     #[error("cannot build the HTTP client: {0}")]
     Http(reqwest::Error),

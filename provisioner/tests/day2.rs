@@ -61,7 +61,9 @@ fn summary(
 fn fingerprinted(answer: &str, token: &str) -> String {
     let mut entries: serde_json::Value = serde_json::from_str(answer).unwrap();
     entries[0]["jsonPayload"]["summary"]["token_fingerprint"] =
-        collector::secret::Secret::new(token).fingerprint().into();
+        onepassword_events::secret::Secret::new(token)
+            .fingerprint()
+            .into();
     entries.to_string()
 }
 

@@ -585,7 +585,7 @@ async fn set_token_confirms_a_run_with_the_new_token_then_disables_old_versions(
     let rotation: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rotation["collector_confirmed"], true, "{rotation:#}");
     assert_eq!(rotation["disabled_versions"], serde_json::json!(["1"]));
-    let fingerprint = collector::secret::Secret::new(new.clone()).fingerprint();
+    let fingerprint = onepassword_events::secret::Secret::new(new.clone()).fingerprint();
     assert!(
         w.summaries()
             .iter()

@@ -30,7 +30,7 @@ pub struct RunRecord {
     pub ok: bool,
     /// The token's expiry the run read, if any.
     pub token_expires_at: Option<String>,
-    /// Which token the run used (`collector::secret::Secret::fingerprint`), if logged.
+    /// Which token the run used (`onepassword_events::secret::Secret::fingerprint`), if logged.
     pub token_fingerprint: Option<String>,
     /// The collector's `VERSION (COMMIT)`, if logged (collectors before 0.1.0 did not).
     pub collector_version: Option<String>,
@@ -49,8 +49,9 @@ pub fn collector_filter(config: &Config) -> String {
 /// The filter of run summaries, optionally only those at or after `since`.
 pub fn summary_filter(config: &Config, since: Option<&str>) -> String {
     let mut filter = format!(
-        "{} AND jsonPayload.message=\"collector run summary\"",
-        collector_filter(config)
+        "{} AND jsonPayload.message=\"{}\"",
+        collector_filter(config),
+        contract::SUMMARY_MESSAGE
     );
     if let Some(since) = since {
         filter.push_str(&format!(" AND timestamp>=\"{since}\""));

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
-use collector::secret::Secret;
+use onepassword_events::secret::Secret;
 use serde::Serialize;
 
 use super::Gcloud;

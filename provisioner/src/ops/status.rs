@@ -1,7 +1,7 @@
 //! `provision status`: per stream, the checkpoint and the last run, and the token's expiry.
 
 use chrono::{DateTime, Utc};
-use collector::checkpoint::Checkpoint;
+use contract::checkpoint::Checkpoint;
 use serde::Serialize;
 
 use super::gcloud::{GcloudError, LOG_WINDOW_DAYS};

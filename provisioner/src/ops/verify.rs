@@ -221,7 +221,7 @@ pub fn verify(
                         let key = checkpoint_key(config, &stream);
                         let cursor = match gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))? {
                             None => "no checkpoint yet".to_owned(),
-                            Some(text) => match collector::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
+                            Some(text) => match contract::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
                                 Ok(c) => format!("checkpoint last written {}", c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
                                 Err(e) => format!("but {e}"),
                             },

@@ -106,7 +106,7 @@ fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
             "displayName": ALERT_POLICY_NAMES[2],
             "combiner": "OR",
             "notificationChannels": "@CHANNELS@",
-            "conditions": [{"displayName": "Token expiry read at a run is 14 days away or less", "conditionMatchedLog": {"filter": format!("{logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.token_days_left>=0 AND jsonPayload.token_days_left<=14")}}],
+            "conditions": [{"displayName": "Token expiry read at a run is 14 days away or less", "conditionMatchedLog": {"filter": format!("{logs} AND jsonPayload.message=\"{}\" AND jsonPayload.token_days_left>=0 AND jsonPayload.token_days_left<=14", contract::SUMMARY_MESSAGE)}}],
             "alertStrategy": {"notificationRateLimit": {"period": "86400s"}, "autoClose": "604800s"},
             "documentation": {"mimeType": "text/markdown", "content": "The 1Password token expires within 14 days: issue a new one and run: provision set-token"},
         }),
@@ -233,7 +233,8 @@ impl Context {
             github: config.github.clone(),
             alert_silence_seconds: silence_seconds(config),
             alert_metric_filter: format!(
-                "{logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.ok=true"
+                "{logs} AND jsonPayload.message=\"{}\" AND jsonPayload.ok=true",
+                contract::SUMMARY_MESSAGE
             ),
             alert_policies: alert_policies(config, &logs),
             alert_policy_names: ALERT_POLICY_NAMES.iter().map(|n| (*n).to_owned()).collect(),
