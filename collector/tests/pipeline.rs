@@ -1,58 +1,35 @@
 //! The pipeline over the in-memory storage double and the Events API simulator: the exactly-once
 //! protocol step by step, crashes between steps, races, transient failures and stop conditions.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use collector::checkpoint::{Checkpoint, CheckpointStore};
-use collector::onepassword::{Client, ClientOptions, Position, RetryPolicy, Stream};
-use collector::pipeline::{Limits, Outcome, Pipeline, Start, StreamPlan};
-use collector::secret::Secret;
-use collector::storage::{MemoryFault, MemoryStore, ObjectStore};
+use collector::checkpoint::Checkpoint;
+use collector::onepassword::Position;
+use collector::pipeline::{Limits, Outcome, Pipeline};
+use collector::storage::{MemoryFault, MemoryStore};
 use opsim::{Fault, SimConfig, Simulator, TokenGrant};
 
 const TOKEN: &str = "pipeline-test-token";
-const KEY: &str = "state/auditevents.json";
+use support::in_process::{self, KEY};
 
 async fn simulator(events: usize) -> Simulator {
-    Simulator::start(
-        SimConfig::new(21)
-            .with_token(TokenGrant::all_features(TOKEN))
-            .with_events(opsim::Stream::AuditEvents, events),
-    )
-    .await
-    .unwrap()
+    in_process::simulator(TOKEN, events).await
 }
 
 fn limits(page_size: u16, batch: usize) -> Limits {
-    Limits {
-        max_records: u64::MAX,
-        page_size,
-        batch_max_events: batch,
-        batch_max_bytes: 8 << 20,
-        budget: Duration::from_secs(60),
-        batches_in_flight: 3,
-    }
+    in_process::limits(page_size, batch, 3)
 }
 
 fn pipeline(sim: &Simulator, store: Arc<MemoryStore>, limits: Limits) -> Pipeline {
-    let options = ClientOptions {
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            max_attempts: 5,
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-        },
-    };
-    let client = Client::new(sim.base_url().parse().unwrap(), Secret::new(TOKEN), options).unwrap();
-    let plan = StreamPlan {
-        stream: Stream::AuditEvents,
-        prefix: "feed".into(),
-        checkpoint_key: KEY.into(),
-        start: Start::Lookback(chrono::Duration::hours(24)),
-    };
-    Pipeline::new(client, store, vec![plan], limits)
+    in_process::pipeline(sim, TOKEN, store, limits, 5)
+}
+
+async fn checkpoint(store: &Arc<MemoryStore>) -> Checkpoint {
+    in_process::checkpoint(store.clone()).await
 }
 
 /// Every line of every data object, in object-name order.
@@ -94,16 +71,6 @@ fn assert_exactly_once(sim: &Simulator, store: &MemoryStore) {
     want.sort();
     assert_eq!(got.len(), want.len(), "lost or extra events");
     assert_eq!(got, want, "every event byte-identical");
-}
-
-async fn checkpoint(store: &Arc<MemoryStore>) -> Checkpoint {
-    let store: Arc<dyn ObjectStore> = store.clone();
-    CheckpointStore::new(store, KEY)
-        .load()
-        .await
-        .unwrap()
-        .checkpoint
-        .unwrap()
 }
 
 #[tokio::test]

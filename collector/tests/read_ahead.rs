@@ -3,6 +3,8 @@
 //! MAX_RECORDS, a stop discards what was read ahead, and a conflict on the run's own landed intent
 //! reuses the batch in hand instead of fetching it again.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,16 +12,31 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use collector::checkpoint::{Checkpoint, CheckpointStore};
-use collector::onepassword::{Client, ClientOptions, Position, RetryPolicy, Stream};
-use collector::pipeline::{Limits, Outcome, Pipeline, Start, StreamPlan};
-use collector::secret::Secret;
+use collector::checkpoint::Checkpoint;
+use collector::onepassword::Position;
+use collector::pipeline::{Limits, Outcome, Pipeline};
 use collector::storage::{Generation, MemoryStore, ObjectStore, Precondition, StorageError};
-use opsim::{SimConfig, Simulator, TokenGrant};
+use opsim::Simulator;
 use tokio::sync::Semaphore;
 
 const TOKEN: &str = "read-ahead-test-token";
-const KEY: &str = "state/auditevents.json";
+use support::in_process::{self, KEY};
+
+async fn simulator(events: usize) -> Simulator {
+    in_process::simulator(TOKEN, events).await
+}
+
+fn limits(page_size: u16, batch: usize, in_flight: usize) -> Limits {
+    in_process::limits(page_size, batch, in_flight)
+}
+
+fn pipeline(sim: &Simulator, store: Arc<HeldStore>, limits: Limits) -> Pipeline {
+    in_process::pipeline(sim, TOKEN, store, limits, 3)
+}
+
+async fn checkpoint(store: &Arc<HeldStore>) -> Checkpoint {
+    in_process::checkpoint(store.clone()).await
+}
 
 /// A memory store whose data-object writes wait for the test to let them through, and whose first
 /// intent-recording write can be applied and then reported as a conflict (what the GCS client
@@ -81,46 +98,6 @@ impl ObjectStore for HeldStore {
     }
 }
 
-async fn simulator(events: usize) -> Simulator {
-    Simulator::start(
-        SimConfig::new(8)
-            .with_token(TokenGrant::all_features(TOKEN))
-            .with_events(opsim::Stream::AuditEvents, events),
-    )
-    .await
-    .unwrap()
-}
-
-fn limits(page_size: u16, batch: usize, in_flight: usize) -> Limits {
-    Limits {
-        max_records: u64::MAX,
-        page_size,
-        batch_max_events: batch,
-        batch_max_bytes: 8 << 20,
-        budget: Duration::from_secs(60),
-        batches_in_flight: in_flight,
-    }
-}
-
-fn pipeline(sim: &Simulator, store: Arc<HeldStore>, limits: Limits) -> Pipeline {
-    let options = ClientOptions {
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-        },
-    };
-    let client = Client::new(sim.base_url().parse().unwrap(), Secret::new(TOKEN), options).unwrap();
-    let plan = StreamPlan {
-        stream: Stream::AuditEvents,
-        prefix: "feed".into(),
-        checkpoint_key: KEY.into(),
-        start: Start::Lookback(chrono::Duration::hours(24)),
-    };
-    Pipeline::new(client, store, vec![plan], limits)
-}
-
 /// Waits until the simulator has seen no new request for 300 ms; returns the count.
 async fn settled_requests(sim: &Simulator) -> u64 {
     let mut last = sim.request_count();
@@ -133,16 +110,6 @@ async fn settled_requests(sim: &Simulator) -> u64 {
         last = now;
     }
     panic!("requests never settled ({last})");
-}
-
-async fn checkpoint(store: &Arc<HeldStore>) -> Checkpoint {
-    let store: Arc<dyn ObjectStore> = store.clone();
-    CheckpointStore::new(store, KEY)
-        .load()
-        .await
-        .unwrap()
-        .checkpoint
-        .unwrap()
 }
 
 fn landed(store: &HeldStore) -> Vec<String> {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod in_process;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Output, Stdio};
 
