@@ -156,13 +156,13 @@ resource "google_artifact_registry_repository" "releases" {
   mode          = "REMOTE_REPOSITORY"
   description   = "Released images of the 1Password events collector, pulled through from ${var.release_upstream}."
 
+  # common_repository, not docker_repository.custom_repository: the provider deprecates the latter,
+  # and gcloud's --remote-docker-repo URL (the gcloud engine) creates a common repository too.
   remote_repository_config {
     description = "Release registry of the 1Password events collector"
 
-    docker_repository {
-      custom_repository {
-        uri = var.release_upstream
-      }
+    common_repository {
+      uri = var.release_upstream
     }
   }
 

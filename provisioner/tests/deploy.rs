@@ -678,6 +678,16 @@ fn resource(file: &str, kind: &str, name: &str) -> String {
 
 #[test]
 fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
+    // Released images come through a remote repository with a common (not the deprecated custom)
+    // upstream, as gcloud's --remote-docker-repo URL creates it.
+    let releases = resource("main.tf", "google_artifact_registry_repository", "releases");
+    assert!(
+        releases.contains("mode          = \"REMOTE_REPOSITORY\"")
+            && releases.contains("common_repository {")
+            && releases.contains("uri = var.release_upstream")
+            && !releases.contains("custom_repository {"),
+        "{releases}"
+    );
     // Request-based CPU, as the gcloud engine's --cpu-throttling.
     let service = resource("main.tf", "google_cloud_run_v2_service", "collector");
     assert!(service.contains("cpu_idle = true"), "{service}");
