@@ -1,33 +1,13 @@
 //! The `opsim` binary prints its listening line and serves the API.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 
 #[tokio::test]
 async fn binary_serves_and_announces_its_address() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_opsim"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--audit-events",
-            "12",
-            "--token",
-            "bin-token",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("opsim listening on ")
-        .expect("listening line")
-        .to_owned();
+    let served = support::serve(&["--audit-events", "12", "--token", "bin-token"]);
+    let base = &served.base;
     assert!(base.starts_with("http://127.0.0.1:"));
     let page: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/api/v2/auditevents"))
@@ -39,8 +19,7 @@ async fn binary_serves_and_announces_its_address() {
         .json()
         .await
         .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(served);
     assert_eq!(page["items"].as_array().unwrap().len(), 12);
 }
 

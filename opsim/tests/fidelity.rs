@@ -2,8 +2,9 @@
 //! both rate limits and every way a 429 says when to come back, and the edges of a log
 //! (`"items":null`, `has_more: true` before an empty page).
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+mod support;
+
+use std::process::Command;
 
 use opsim::{RateLimits, RetryAfter, SimConfig, Simulator, Stream, TokenGrant};
 use serde_json::{Value, json};
@@ -42,39 +43,21 @@ async fn a_minted_token_reads_only_its_features_and_introspect_lists_only_them()
         "--expires-in-days",
         "30",
     ]);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_opsim"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--audit-events",
-            "3",
-            "--signin-attempts",
-            "3",
-        ])
-        .args(["--item-usages", "3", "--token", &token])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("opsim listening on ")
-        .unwrap()
-        .to_owned();
+    let served = support::serve(&[
+        "--audit-events",
+        "3",
+        "--signin-attempts",
+        "3",
+        "--item-usages",
+        "3",
+        "--token",
+        &token,
+    ]);
+    let base = &served.base;
     let mut statuses = Vec::new();
     for stream in ["auditevents", "signinattempts", "itemusages"] {
         let path = format!("/api/v2/{stream}");
-        statuses.push(
-            post(&base, &token, &path, json!({}))
-                .await
-                .status()
-                .as_u16(),
-        );
+        statuses.push(post(base, &token, &path, json!({})).await.status().as_u16());
     }
     let introspect: Value = reqwest::Client::new()
         .get(format!("{base}/api/v2/auth/introspect"))
@@ -85,8 +68,7 @@ async fn a_minted_token_reads_only_its_features_and_introspect_lists_only_them()
         .json()
         .await
         .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(served);
     assert_eq!(statuses, [200, 401, 401]);
     assert_eq!(introspect["features"], json!(["auditevents"]));
     let claims = opsim::TokenClaims::decode(&token).unwrap();

@@ -1,8 +1,8 @@
 //! The per-page delay (`--page-delay-ms`, `SimConfig::with_page_delay`): every events request is
 //! answered that much later, as over a real network; other endpoints are not delayed.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+mod support;
+
 use std::time::{Duration, Instant};
 
 use opsim::{SimConfig, Simulator, Stream, TokenGrant};
@@ -56,25 +56,17 @@ async fn every_page_waits_the_configured_delay_and_introspection_does_not() {
 
 #[tokio::test]
 async fn the_binary_takes_page_delay_ms() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_opsim"))
-        .args(["serve", "--port", "0", "--audit-events", "3"])
-        .args(["--token", "bin-delay-token", "--page-delay-ms", "250"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("opsim listening on ")
-        .expect("listening line")
-        .to_owned();
-    let (took, items) = page_after(&base, "bin-delay-token").await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let served = support::serve(&[
+        "--audit-events",
+        "3",
+        "--token",
+        "bin-delay-token",
+        "--page-delay-ms",
+        "250",
+    ]);
+    let base = &served.base;
+    let (took, items) = page_after(base, "bin-delay-token").await;
+    drop(served);
     assert_eq!(items, 3);
     assert!(took >= Duration::from_millis(250), "{took:?}");
 }
