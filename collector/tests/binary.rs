@@ -63,19 +63,7 @@ async fn serve_runs_a_cycle_per_push_or_cloudevent_and_refuses_malformed_trigger
     let mut child = world.spawn(&["serve"], &[("PORT", &port.to_string())]);
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ready = support::healthy(port).await;
     assert!(ready, "the service answers /healthz");
 
     let push = serde_json::json!({
@@ -437,18 +425,8 @@ async fn sigterm_finishes_the_current_batch_then_exits() {
             ("BATCH_MAX_EVENTS", "100"),
         ],
     );
+    assert!(support::healthy(port).await, "the service answers /healthz");
     let http = reqwest::Client::new();
-    for _ in 0..200 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
     let push =
         serde_json::json!({"message": {"data": "e30=", "messageId": "1"}, "subscription": "s"});
     let trigger = tokio::spawn({

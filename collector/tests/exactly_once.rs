@@ -147,19 +147,7 @@ async fn four_concurrent_triggers_on_four_services() {
     let push =
         serde_json::json!({"message": {"data": "e30=", "messageId": "1"}, "subscription": "s"});
     for (port, _) in &services {
-        let mut up = false;
-        for _ in 0..200 {
-            if http
-                .get(format!("http://127.0.0.1:{port}/healthz"))
-                .send()
-                .await
-                .is_ok()
-            {
-                up = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let up = support::healthy(*port).await;
         assert!(up);
     }
     let triggers = services.iter().map(|(port, _)| {

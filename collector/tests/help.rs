@@ -167,17 +167,7 @@ async fn the_examples_work_as_written() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut ready = false;
-    for _ in 0..200 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let ready = support::healthy(port.parse().expect("a port number")).await;
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

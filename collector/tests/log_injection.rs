@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::World;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,19 +15,7 @@ async fn trigger_ids_cannot_forge_lines_or_flood_the_text_log() {
     );
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..200 {
-        if http
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ready = support::healthy(port).await;
     assert!(ready);
     let forged =
         "7\n2026-11-26T00:00:00.000000Z ERROR   FORGED collection stopped: operator action needed";

@@ -151,20 +151,7 @@ async fn serve_listens_where_it_is_told_and_refuses_a_bad_address() {
         ],
         &[],
     );
-    let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..200 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let ready = support::healthy(port).await;
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -140,3 +140,21 @@ pub fn summary(output: &Output) -> serde_json::Value {
             )
         })
 }
+
+/// Whether the collector service on 127.0.0.1:`port` answers `/healthz` with 200 within ten
+/// seconds (it is polled every 50 ms).
+pub async fn healthy(port: u16) -> bool {
+    let http = reqwest::Client::new();
+    for _ in 0..200 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
