@@ -268,15 +268,6 @@ fn under(key: &str, prefix: &str) -> bool {
     prefix.is_empty() || key == prefix || key.starts_with(&format!("{prefix}/"))
 }
 
-/// The stream's name as 1Password's integration settings show it.
-fn feature_label(stream: Stream) -> &'static str {
-    match stream {
-        Stream::AuditEvents => "Audit events",
-        Stream::SignInAttempts => "Sign-in attempts",
-        Stream::ItemUsages => "Item usage",
-    }
-}
-
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -568,7 +559,7 @@ impl Settings {
                     "STREAMS",
                     format!(
                         "names {stream}, but the bearer token lacks the {stream} feature (it has: {has}); issue a token with {} selected (1Password: Integrations > Events Reporting), or remove {stream} from STREAMS",
-                        feature_label(stream)
+                        stream.feature_label()
                     ),
                 );
             }

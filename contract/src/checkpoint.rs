@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use onepassword_events::Position;
+use crate::Position;
 
 /// The format version this collector writes and reads.
 pub const CURRENT_VERSION: u32 = 1;

@@ -1,9 +1,13 @@
 //! The contract between the collector and the provisioner, in one place both depend on: the
-//! checkpoint format the collector writes and `provision status` reads, and the run summary log
-//! line `provision verify`, `status` and `set-token` look for. Serde types and names only.
+//! streams, the positions and checkpoint format the collector writes and `provision status` reads,
+//! and the run summary log line `provision verify`, `status` and `set-token` look for. Serde types
+//! and names only: no I/O, no clients.
 
 pub mod checkpoint;
+mod position;
+mod stream;
+pub mod summary;
 
-/// The message of the collector's one summary log line per run (the alert policies, `verify`,
-/// `status` and `set-token` filter on it).
-pub const SUMMARY_MESSAGE: &str = "collector run summary";
+pub use position::Position;
+pub use stream::{Stream, UnknownStream};
+pub use summary::SUMMARY_MESSAGE;

@@ -251,9 +251,9 @@ impl Client {
         position: &Position,
         deadline: Instant,
     ) -> Result<Page, ApiError> {
-        let endpoint = stream.path();
+        let endpoint = crate::request::endpoint(stream);
         let url = self.url(&endpoint);
-        let body = position.request_body();
+        let body = crate::request::body(position);
         self.with_retries(&endpoint, deadline, || async {
             let request = self
                 .http

@@ -5,15 +5,15 @@
 mod client;
 mod error;
 mod page;
-mod position;
+pub mod request;
 mod retry;
 pub mod secret;
-mod stream;
 pub mod token;
 
 pub use client::{Client, ClientOptions, Introspection};
+/// Streams and positions are part of the contract between the collector and the provisioner
+/// (checkpoints keep positions; configs and summaries name streams); the client uses them as they are.
+pub use contract::{Position, Stream, UnknownStream};
 pub use error::{ApiError, RateWindow};
 pub use page::Page;
-pub use position::Position;
 pub use retry::{RetryPolicy, parse_retry_after};
-pub use stream::{Stream, UnknownStream};

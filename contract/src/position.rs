@@ -1,6 +1,7 @@
-//! Where a pull starts: a ResetCursor (first run, backfill) or a saved cursor.
+//! Where a pull starts: a ResetCursor (first run, backfill) or a saved cursor, as the checkpoint
+//! keeps it (the client sends it as the request body).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A position in a stream, as kept in the checkpoint and sent as a request body.
@@ -22,28 +23,6 @@ pub enum Position {
 }
 
 impl Position {
-    /// The request body for this position. Times keep their fraction (a backfill window from
-    /// `--start 2026-10-01T00:00:00.5Z` starts there, not half a second earlier).
-    pub fn request_body(&self) -> String {
-        match self {
-            Position::Cursor(cursor) => serde_json::json!({ "cursor": cursor }).to_string(),
-            Position::Reset {
-                start_time,
-                end_time,
-                limit,
-            } => {
-                let mut body = serde_json::json!({
-                    "limit": limit,
-                    "start_time": start_time.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-                });
-                if let Some(end) = end_time {
-                    body["end_time"] = end.to_rfc3339_opts(SecondsFormat::AutoSi, true).into();
-                }
-                body.to_string()
-            }
-        }
-    }
-
     /// The cursor, if this position is one.
     pub fn cursor(&self) -> Option<&str> {
         match self {
@@ -58,13 +37,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bodies_and_serialized_form() {
+    fn serialized_form() {
         let cursor = Position::Cursor("abc".into());
-        assert_eq!(cursor.request_body(), r#"{"cursor":"abc"}"#);
         assert_eq!(
             serde_json::to_string(&cursor).unwrap(),
             r#"{"cursor":"abc"}"#
         );
+        assert_eq!(cursor.cursor(), Some("abc"));
         let start = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
             .unwrap()
             .with_timezone(&Utc);
@@ -74,20 +53,12 @@ mod tests {
             limit: 1000,
         };
         assert_eq!(
-            reset.request_body(),
-            r#"{"limit":1000,"start_time":"2026-01-02T03:04:05Z"}"#
+            serde_json::to_string(&reset).unwrap(),
+            r#"{"reset":{"start_time":"2026-01-02T03:04:05Z","limit":1000}}"#
         );
         let round: Position =
             serde_json::from_str(&serde_json::to_string(&reset).unwrap()).unwrap();
         assert_eq!(round, reset);
-        let window = Position::Reset {
-            start_time: start + chrono::Duration::nanoseconds(250_000_000),
-            end_time: Some(start + chrono::Duration::nanoseconds(1_000_000_007)),
-            limit: 10,
-        };
-        assert_eq!(
-            window.request_body(),
-            r#"{"end_time":"2026-01-02T03:04:06.000000007Z","limit":10,"start_time":"2026-01-02T03:04:05.250Z"}"#
-        );
+        assert_eq!(reset.cursor(), None);
     }
 }
