@@ -28,6 +28,23 @@ pub enum StartError {
     },
 }
 
+impl StartError {
+    /// The failure's reason, as the `collector cannot start` line reports it.
+    pub fn reason(&self) -> crate::pipeline::FailureReason {
+        use crate::pipeline::FailureReason;
+        match self {
+            StartError::Http(_) => FailureReason::Internal,
+            StartError::Gcs(_) => FailureReason::StorageUnavailable,
+            StartError::Local { error, .. } => match error.kind() {
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                    FailureReason::StorageDenied
+                }
+                _ => FailureReason::InvalidConfiguration,
+            },
+        }
+    }
+}
+
 /// The store `sink` names.
 pub async fn open_store(sink: &Sink) -> Result<Arc<dyn ObjectStore>, StartError> {
     Ok(match sink {

@@ -218,13 +218,26 @@ pub fn init(format: LogFormat) {
     };
 }
 
+/// What `log` writes as Cloud Logging JSON lines (for tests of what other modules log).
+#[cfg(test)]
+pub(crate) fn capture_json(log: impl FnOnce()) -> String {
+    let capture = tests::Capture::default();
+    let writer = capture.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .event_format(CloudLoggingJson)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, log);
+    String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
+    pub(crate) struct Capture(pub(crate) Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Capture {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -7,7 +7,22 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::Parser as _;
 use collector::config::{self, ConfigError, LogFormat, Settings, Sink, Vars, process_vars};
-use collector::pipeline::Outcome;
+use collector::pipeline::FailureReason;
+
+/// Why the collector could not start, by the error's type (never its text).
+fn start_failure(error: &anyhow::Error) -> FailureReason {
+    if error.downcast_ref::<ConfigError>().is_some()
+        || error
+            .downcast_ref::<collector::pipeline::BadWindow>()
+            .is_some()
+    {
+        FailureReason::InvalidConfiguration
+    } else if let Some(start) = error.downcast_ref::<collector::app::StartError>() {
+        start.reason()
+    } else {
+        FailureReason::Internal
+    }
+}
 
 /// The process environment, overridden by the flags given.
 fn vars(overrides: &cli::Overrides) -> Vars {
@@ -47,7 +62,12 @@ async fn main() -> ExitCode {
                 _ => collector::config::LogFormat::Json,
             };
             collector::logging::init(format);
-            tracing::error!(error = %format!("{error:#}"), "collector cannot start");
+            tracing::error!(
+                reason = start_failure(&error).as_str(),
+                error = %format!("{error:#}"),
+                "{}",
+                contract::summary::CANNOT_START_MESSAGE
+            );
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }
@@ -103,11 +123,7 @@ async fn run(cli: cli::Cli, vars: Vars) -> anyhow::Result<ExitCode> {
             let summary = collector::trigger::run_and_log(&pipeline).await;
             Ok(if summary.has_permanent_failure() {
                 ExitCode::from(2)
-            } else if summary
-                .streams
-                .iter()
-                .any(|s| matches!(s.outcome, Outcome::Transient(_)))
-            {
+            } else if summary.has_transient_failure() {
                 ExitCode::from(1)
             } else {
                 ExitCode::SUCCESS

@@ -62,7 +62,7 @@ pub async fn import_guide_state(
         .ok_or(ImportError::NoCursor)?;
     let checkpoints = CheckpointStore::new(store, key);
     let loaded = checkpoints.load().await?;
-    if let Some(existing) = &loaded.checkpoint {
+    if let Some(existing) = loaded.checkpoint() {
         if existing.intent.is_some() {
             return Err(ImportError::PendingIntent(key.to_owned()));
         }
@@ -75,7 +75,7 @@ pub async fn import_guide_state(
         Position::Cursor(cursor),
         Utc::now(),
     );
-    checkpoints.save(&checkpoint, loaded.generation).await?;
+    checkpoints.save(&checkpoint, loaded.generation()).await?;
     Ok(checkpoint)
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use collector::checkpoint::Checkpoint;
 use collector::onepassword::Position;
-use collector::pipeline::{Limits, Outcome, Pipeline};
+use collector::pipeline::{FailureReason, Limits, Outcome, Pipeline};
 use collector::storage::{MemoryFault, MemoryStore};
 use opsim::{Fault, SimConfig, Simulator, TokenGrant};
 
@@ -235,15 +235,28 @@ async fn transient_api_errors_are_retried_and_permanent_ones_stop() {
     }
     let store = Arc::new(MemoryStore::new());
     let summary = pipeline(&sim, store.clone(), limits(100, 100)).run().await;
-    assert!(matches!(summary.streams[0].outcome, Outcome::Transient(_)));
+    match &summary.streams[0].outcome {
+        Outcome::Transient(failure) => {
+            assert_eq!(failure.reason, FailureReason::ApiUnavailable, "{failure:?}")
+        }
+        other => panic!("expected a transient failure, got {other:?}"),
+    }
     assert!(summary.has_transient_failure());
     let summary = pipeline(&sim, store.clone(), limits(100, 100)).run().await;
     assert_eq!(summary.streams[0].outcome, Outcome::Drained);
     assert_exactly_once(&sim, &store);
 }
 
+/// The failure of the only stream of `summary`, which must be permanent.
+fn permanent(summary: &collector::pipeline::RunSummary) -> &collector::pipeline::Failure {
+    match &summary.streams[0].outcome {
+        Outcome::Permanent(failure) => failure,
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn an_unauthorized_token_is_permanent_and_writes_nothing() {
+async fn a_token_without_the_streams_feature_is_diagnosed_as_such_and_writes_nothing() {
     let sim = Simulator::start(SimConfig::new(1).with_token(TokenGrant {
         token: TOKEN.into(),
         features: vec![opsim::Stream::ItemUsages],
@@ -253,19 +266,34 @@ async fn an_unauthorized_token_is_permanent_and_writes_nothing() {
     .unwrap();
     let store = Arc::new(MemoryStore::new());
     let summary = pipeline(&sim, store.clone(), limits(100, 100)).run().await;
-    match &summary.streams[0].outcome {
-        Outcome::Permanent(reason) => {
-            assert!(
-                reason.contains("401") && reason.contains("new token"),
-                "{reason}"
-            );
-            assert!(
-                !reason.contains(TOKEN),
-                "the token never appears in messages"
-            );
-        }
-        other => panic!("expected a permanent failure, got {other:?}"),
-    }
+    let failure = permanent(&summary);
+    assert_eq!(failure.reason, FailureReason::FeatureMissing, "{failure:?}");
+    assert!(
+        failure.detail.contains("401") && failure.detail.contains("new token"),
+        "{failure:?}"
+    );
+    assert!(
+        !failure.detail.contains(TOKEN),
+        "the token never appears in messages"
+    );
+    assert_eq!(store.writes(), 0);
+}
+
+#[tokio::test]
+async fn a_token_the_api_does_not_know_is_refused() {
+    // The simulator knows only another token: introspection refuses this one too.
+    let sim = Simulator::start(
+        SimConfig::new(1)
+            .with_events(opsim::Stream::AuditEvents, 10)
+            .with_token(TokenGrant::all_features("another-token")),
+    )
+    .await
+    .unwrap();
+    let store = Arc::new(MemoryStore::new());
+    let summary = pipeline(&sim, store.clone(), limits(100, 100)).run().await;
+    let failure = permanent(&summary);
+    assert_eq!(failure.reason, FailureReason::TokenRefused, "{failure:?}");
+    assert!(summary.has_permanent_failure() && !summary.ok());
     assert_eq!(store.writes(), 0);
 }
 

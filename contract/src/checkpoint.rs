@@ -11,7 +11,19 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::Position;
+use crate::{Position, Stream};
+
+/// The checkpoint object of `stream` in the folder `state_prefix` (`STATE_PREFIX/STREAM.json`;
+/// a `/` at either end of the folder is ignored). Audit events may be given another name with
+/// `STATE_KEY` (the guide's single state file); the default is this one.
+pub fn key(state_prefix: &str, stream: Stream) -> String {
+    let folder = state_prefix.trim_matches('/');
+    if folder.is_empty() {
+        format!("{stream}.json")
+    } else {
+        format!("{folder}/{stream}.json")
+    }
+}
 
 /// The format version this collector writes and reads.
 pub const CURRENT_VERSION: u32 = 1;
@@ -142,6 +154,16 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_sit_in_their_folder_named_by_stream() {
+        assert_eq!(
+            key("onepassword-secops-state/", Stream::AuditEvents),
+            "onepassword-secops-state/auditevents.json"
+        );
+        assert_eq!(key("/a/b", Stream::ItemUsages), "a/b/itemusages.json");
+        assert_eq!(key("", Stream::SignInAttempts), "signinattempts.json");
+    }
 
     #[test]
     fn round_trip_and_version_checks() {

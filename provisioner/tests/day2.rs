@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use contract::Stream;
+use contract::summary::{FailureReason, Outcome, RunSummary, StreamSummary, SummaryLine};
 use testkit::{Reply, StandIns};
 
 fn config_dir() -> tempfile::TempDir {
@@ -27,32 +29,41 @@ fn provision(dir: &Path, s: &StandIns, args: &[&str], token: Option<&str>) -> Ou
     command.output().unwrap()
 }
 
-/// A `gcloud logging read --format json` answer holding one run summary.
-fn summary(
-    ok: bool,
-    streams: &[(&str, u64, &str, Option<&str>)],
-    token_expires_at: Option<&str>,
-) -> String {
-    let streams: Vec<serde_json::Value> = streams
+/// A `gcloud logging read --format json` answer holding one run summary, built from the
+/// contract's own types as the collector builds its line.
+fn summary(ok: bool, streams: &[(Stream, u64, Outcome)], token_expires_at: Option<&str>) -> String {
+    let streams = streams
         .iter()
-        .map(|(stream, events, kind, detail)| {
-            serde_json::json!({
-                "stream": stream, "events": events, "pages": 1, "objects": if *events > 0 { 1 } else { 0 },
-                "bytes": events * 800, "newest_event_at": null, "newest_event_age_seconds": 42,
-                "outcome": match detail { Some(d) => serde_json::json!({"kind": kind, "detail": d}), None => serde_json::json!({"kind": kind}) },
-            })
+        .map(|(stream, events, outcome)| StreamSummary {
+            events: *events,
+            pages: 1,
+            objects: u64::from(*events > 0),
+            bytes: events * 800,
+            newest_event_age_seconds: Some(42),
+            outcome: outcome.clone(),
+            ..StreamSummary::new(*stream)
         })
         .collect();
+    let line = SummaryLine {
+        message: contract::SUMMARY_MESSAGE.into(),
+        ok,
+        token_days_left: -1,
+        collector_version: None,
+        summary: RunSummary {
+            streams,
+            duration_ms: 812,
+            token_expires_at: token_expires_at
+                .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc()),
+            token_fingerprint: None,
+        },
+    };
     serde_json::json!([{
         "insertId": "abc123",
         "logName": "projects/acme-secops-prod/logs/run.googleapis.com%2Fstdout",
         "resource": {"type": "cloud_run_revision", "labels": {"service_name": "onepassword-audit-collector", "location": "us-central1"}},
         "severity": "INFO",
         "timestamp": "2026-11-25T05:00:03.123456Z",
-        "jsonPayload": {
-            "message": "collector run summary", "ok": ok, "events": 0, "token_days_left": -1,
-            "summary": {"streams": streams, "duration_ms": 812, "token_expires_at": token_expires_at},
-        },
+        "jsonPayload": line,
     }])
     .to_string()
 }
@@ -67,7 +78,24 @@ fn fingerprinted(answer: &str, token: &str) -> String {
     entries.to_string()
 }
 
+/// Runs `provision verify` against the stand-in. A summary arrives on a later poll, so the wait
+/// for it is generous (the stand-in's real gcloud parse check is slow on a loaded machine); only
+/// a run that never comes waits it out, and [`verify_without_run`] keeps that short.
 fn verify_with(
+    summary_replies: Vec<Reply>,
+    error_reply: Reply,
+    extra: impl FnOnce(&mut StandIns),
+) -> (Output, StandIns, serde_json::Value) {
+    verify_waiting("120", summary_replies, error_reply, extra)
+}
+
+/// `provision verify` when no run summary ever comes: it waits 2 s.
+fn verify_without_run(error_reply: Reply) -> (Output, StandIns, serde_json::Value) {
+    verify_waiting("2", vec![Reply::ok("[]")], error_reply, |_| {})
+}
+
+fn verify_waiting(
+    timeout: &str,
     summary_replies: Vec<Reply>,
     error_reply: Reply,
     extra: impl FnOnce(&mut StandIns),
@@ -94,7 +122,7 @@ fn verify_with(
             "--format",
             "json",
             "--timeout",
-            "2",
+            timeout,
             "--poll",
             "1",
         ],
@@ -111,7 +139,7 @@ fn verify_passes_when_a_forced_run_collects_events() {
             Reply::ok("[]"),
             Reply::ok(summary(
                 true,
-                &[("auditevents", 120, "drained", None)],
+                &[(Stream::AuditEvents, 120, Outcome::Drained)],
                 None,
             )),
         ],
@@ -120,8 +148,9 @@ fn verify_passes_when_a_forced_run_collects_events() {
     );
     assert!(
         out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     let calls = s.calls();
     assert_eq!(
@@ -152,11 +181,11 @@ fn verify_passes_when_a_forced_run_collects_events() {
     );
 }
 
-fn failing(detail_kind: &str, detail: &str) -> serde_json::Value {
+fn failing(outcome: Outcome) -> serde_json::Value {
     let (out, _, json) = verify_with(
         vec![Reply::ok(summary(
             false,
-            &[("auditevents", 0, detail_kind, Some(detail))],
+            &[(Stream::AuditEvents, 0, outcome)],
             None,
         ))],
         Reply::ok("[]"),
@@ -167,58 +196,102 @@ fn failing(detail_kind: &str, detail: &str) -> serde_json::Value {
 }
 
 #[test]
-fn verify_diagnoses_each_failure_class() {
-    let refused = failing(
-        "permanent",
-        "1Password refused the bearer token for /api/v2/auditevents (401: Unauthorized: token has expired); issue a new token with the needed events in 1Password (Integrations > Events Reporting) and store it in the collector's secret",
-    );
-    assert_eq!(refused["verdict"], "token-refused");
+fn verify_diagnoses_each_failure_class_by_its_reason_not_its_text() {
+    // The same detail for every reason: the verdict comes from the reason alone.
+    let detail = "the collector's message, which verify does not read";
+    let cases = [
+        (
+            FailureReason::TokenRefused,
+            "token-refused",
+            "provision set-token",
+        ),
+        (
+            FailureReason::FeatureMissing,
+            "token-missing-feature",
+            "auditevents events selected",
+        ),
+        (
+            FailureReason::RateLimited,
+            "rate-limited",
+            "nothing is lost",
+        ),
+        (
+            FailureReason::StorageDenied,
+            "permission-denied",
+            "onepassword-audit-collector-sa@acme-secops-prod.iam.gserviceaccount.com roles/storage.objectUser",
+        ),
+        (
+            FailureReason::InvalidConfiguration,
+            "invalid-configuration",
+            "provision apply",
+        ),
+        (
+            FailureReason::ApiUnavailable,
+            "interrupted",
+            "nothing is lost",
+        ),
+        (
+            FailureReason::StorageUnavailable,
+            "interrupted",
+            "Pub/Sub redelivers",
+        ),
+        (FailureReason::DivergedIntent, "failed", "act on the error"),
+        (FailureReason::StorageNotFound, "failed", "provision apply"),
+        (FailureReason::Unknown, "failed", "act on the error"),
+    ];
+    for (reason, verdict, step) in cases {
+        let stream = failing(Outcome::failed(reason, detail));
+        assert_eq!(stream["verdict"], verdict, "{reason}: {stream:#}");
+        assert!(
+            stream["next_step"].as_str().unwrap().contains(step),
+            "{reason}: {stream:#}"
+        );
+        assert!(
+            stream["diagnosis"].as_str().unwrap().contains(detail),
+            "the diagnosis quotes the collector's message: {stream:#}"
+        );
+    }
+    let paused = failing(Outcome::RateLimited {
+        resets_at: chrono::Utc::now(),
+        detail: detail.into(),
+    });
+    assert_eq!(paused["verdict"], "rate-limited");
     assert!(
-        refused["next_step"]
+        paused["diagnosis"]
             .as_str()
             .unwrap()
-            .contains("provision set-token")
+            .contains("stopped cleanly")
     );
-
-    let feature = failing(
-        "permanent",
-        "1Password refused the bearer token for /api/v2/auditevents (401: Unauthorized: token does not have the auditevents feature); issue a new token",
-    );
-    assert_eq!(feature["verdict"], "token-missing-feature");
+    let newer = failing(Outcome::Unknown);
+    assert_eq!(newer["verdict"], "failed");
     assert!(
-        feature["next_step"]
+        newer["next_step"]
             .as_str()
             .unwrap()
-            .contains("auditevents events selected")
+            .contains("newer than this provision")
     );
+}
 
-    let limited = failing(
-        "transient",
-        "1Password Events API unavailable at /api/v2/auditevents after 8 attempts: rate limited (429): Too Many Requests",
-    );
-    assert_eq!(limited["verdict"], "rate-limited");
-    assert!(
-        limited["next_step"]
-            .as_str()
-            .unwrap()
-            .contains("nothing is lost")
-    );
-
-    let denied = failing(
-        "permanent",
-        "storage refused onepassword-secops-state/auditevents.json: permission denied on bucket onepassword-audit-secops-logs: grant the collector's service account roles/storage.objectUser on it",
-    );
-    assert_eq!(denied["verdict"], "permission-denied");
-    assert!(denied["next_step"].as_str().unwrap().contains("onepassword-audit-collector-sa@acme-secops-prod.iam.gserviceaccount.com roles/storage.objectUser"));
+/// An ERROR line as the collector logs it when it refuses to start.
+fn cannot_start(reason: FailureReason, error: &str) -> String {
+    serde_json::json!([{
+        "severity": "ERROR", "timestamp": "2026-11-25T05:00:01Z",
+        "jsonPayload": {
+            "message": contract::summary::CANNOT_START_MESSAGE,
+            contract::summary::fields::REASON: reason,
+            "error": error,
+        },
+    }])
+    .to_string()
 }
 
 #[test]
 fn verify_reports_a_collector_that_cannot_start() {
-    let error = serde_json::json!([{
-        "severity": "ERROR", "timestamp": "2026-11-25T05:00:01Z",
-        "jsonPayload": {"message": "collector cannot start", "error": "invalid configuration:\n  - PAGE_SIZE: \"5000\" is not a whole number in 1..=1000"},
-    }]);
-    let (out, _, json) = verify_with(vec![Reply::ok("[]")], Reply::ok(error.to_string()), |_| {});
+    let error = cannot_start(
+        FailureReason::InvalidConfiguration,
+        "invalid configuration:\n  - PAGE_SIZE: \"5000\" is not a whole number in 1..=1000",
+    );
+    let (out, _, json) = verify_with(vec![Reply::ok("[]")], Reply::ok(error), |_| {});
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json["streams"][0]["verdict"], "invalid-configuration");
     assert!(
@@ -233,11 +306,19 @@ fn verify_reports_a_collector_that_cannot_start() {
             .unwrap()
             .contains("collector cannot start")
     );
+
+    // A token whose claims lack the stream's feature: refused at start-up, by reason.
+    let error = cannot_start(
+        FailureReason::FeatureMissing,
+        "STREAMS: names auditevents, but …",
+    );
+    let (_, _, json) = verify_with(vec![Reply::ok("[]")], Reply::ok(error), |_| {});
+    assert_eq!(json["streams"][0]["verdict"], "token-missing-feature");
 }
 
 #[test]
 fn verify_reports_no_run_at_all() {
-    let (out, _, json) = verify_with(vec![Reply::ok("[]")], Reply::ok("[]"), |_| {});
+    let (out, _, json) = verify_without_run(Reply::ok("[]"));
     assert_eq!(out.status.code(), Some(1));
     let stream = &json["streams"][0];
     assert_eq!(stream["verdict"], "no-run");
@@ -258,7 +339,7 @@ fn verify_explains_a_run_without_events() {
     let (out, _, json) = verify_with(
         vec![Reply::ok(summary(
             true,
-            &[("auditevents", 0, "drained", None)],
+            &[(Stream::AuditEvents, 0, Outcome::Drained)],
             None,
         ))],
         Reply::ok("[]"),
@@ -301,7 +382,7 @@ fn status_shows_checkpoints_last_run_and_token_expiry() {
         &["logging", "read"],
         Reply::ok(summary(
             true,
-            &[("auditevents", 57, "drained", None)],
+            &[(Stream::AuditEvents, 57, Outcome::Drained)],
             Some("2026-12-20T00:00:00Z"),
         )),
     );
@@ -369,7 +450,7 @@ async fn set_token_adds_a_version_on_stdin_confirms_a_run_then_disables_the_old_
         let mut s = StandIns::new();
         s.record_env(&["OP_BEARER_TOKEN"]);
         s.on("gcloud", &["versions", "list"], Reply::ok("projects/123/secrets/onepassword-events-token/versions/2\nprojects/123/secrets/onepassword-events-token/versions/1\n"));
-        let logged = summary(true, &[("auditevents", 3, "drained", None)], Some(&expiry));
+        let logged = summary(true, &[(Stream::AuditEvents, 3, Outcome::Drained)], Some(&expiry));
         s.on("gcloud", &["logging", "read"], Reply::ok(fingerprinted(&logged, &token)));
         s.add("gcloud");
         let out = provision(dir.path(), &s, &["set-token", "--api-base", &base, "--timeout", "2", "--poll", "1", "--format", "json"], Some(&token));
@@ -467,7 +548,11 @@ async fn set_token_refuses_a_token_without_a_configured_stream_and_keeps_old_ver
             &["logging", "read"],
             Reply::ok(summary(
                 false,
-                &[("auditevents", 0, "permanent", Some("401"))],
+                &[(
+                    Stream::AuditEvents,
+                    0,
+                    Outcome::failed(FailureReason::TokenRefused, "401"),
+                )],
                 None,
             )),
         );

@@ -7,13 +7,50 @@ use bytes::Bytes;
 use super::{Checkpoint, FormatError};
 use crate::storage::{Generation, ObjectStore, Precondition, StorageError};
 
-/// A checkpoint as loaded, with the generation a save must match (`None`: it does not exist yet).
+/// A checkpoint as loaded: absent (the stream starts at its configured start, and the first save
+/// must create it), or stored with the generation every save must match. A checkpoint holding an
+/// intent was always read from storage, so it always comes with its generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Loaded {
-    /// The checkpoint, if there is one.
-    pub checkpoint: Option<Checkpoint>,
-    /// Its generation.
-    pub generation: Option<Generation>,
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per checkpoint write; boxing would only add an allocation"
+)]
+pub enum Loaded {
+    /// No checkpoint exists yet.
+    Absent,
+    /// The stored checkpoint and its generation.
+    Stored {
+        /// The checkpoint.
+        checkpoint: Checkpoint,
+        /// The generation a save must match.
+        generation: Generation,
+    },
+}
+
+impl Loaded {
+    /// The checkpoint, if one is stored.
+    pub fn checkpoint(&self) -> Option<&Checkpoint> {
+        match self {
+            Loaded::Absent => None,
+            Loaded::Stored { checkpoint, .. } => Some(checkpoint),
+        }
+    }
+
+    /// The checkpoint, if one is stored, taken.
+    pub fn into_checkpoint(self) -> Option<Checkpoint> {
+        match self {
+            Loaded::Absent => None,
+            Loaded::Stored { checkpoint, .. } => Some(checkpoint),
+        }
+    }
+
+    /// The generation a save must match (`None`: the save must create the object).
+    pub fn generation(&self) -> Option<Generation> {
+        match self {
+            Loaded::Absent => None,
+            Loaded::Stored { generation, .. } => Some(*generation),
+        }
+    }
 }
 
 /// Why a checkpoint could not be loaded.
@@ -51,13 +88,10 @@ impl CheckpointStore {
     /// Loads the checkpoint.
     pub async fn load(&self) -> Result<Loaded, LoadError> {
         match self.store.read(&self.key).await? {
-            None => Ok(Loaded {
-                checkpoint: None,
-                generation: None,
-            }),
-            Some((bytes, generation)) => Ok(Loaded {
-                checkpoint: Some(Checkpoint::parse(&self.key, &bytes)?),
-                generation: Some(generation),
+            None => Ok(Loaded::Absent),
+            Some((bytes, generation)) => Ok(Loaded::Stored {
+                checkpoint: Checkpoint::parse(&self.key, &bytes)?,
+                generation,
             }),
         }
     }

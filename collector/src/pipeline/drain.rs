@@ -26,6 +26,7 @@
 //! from where it stands. A stop is checked before every record and discards what was read ahead.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use chrono::Utc;
@@ -35,10 +36,10 @@ use super::buffers::BufferPool;
 use super::fetch::{Batch, Fetcher};
 use super::naming::{digest, object_name};
 use super::read_ahead::{Ahead, End, ReadAhead};
-use super::{Outcome, Pipeline, Start, StreamPlan, StreamSummary};
+use super::{FailureReason, Limits, Outcome, Start, StreamPlan, StreamSummary};
 use crate::checkpoint::{Checkpoint, CheckpointLoadError, CheckpointStore, Intent, Loaded};
-use crate::onepassword::{ApiError, Position};
-use crate::storage::{Generation, Precondition, StorageError};
+use crate::onepassword::{ApiError, Client, Position};
+use crate::storage::{Generation, ObjectStore, Precondition, StorageError};
 
 const NDJSON: &str = "application/x-ndjson";
 
@@ -70,63 +71,105 @@ enum DrainError {
 }
 
 impl DrainError {
-    fn outcome(&self) -> Outcome {
-        let message = self.to_string();
-        if let DrainError::Api(api) = self
-            && let Some(resets_at) = api.resume_at()
-        {
-            return Outcome::RateLimited {
-                resets_at,
-                reason: message,
-            };
-        }
-        let transient = match self {
-            DrainError::Api(e) => e.is_transient(),
-            DrainError::Storage(e) | DrainError::Checkpoint(CheckpointLoadError::Storage(e)) => {
-                matches!(
-                    e,
-                    StorageError::Transient { .. } | StorageError::PreconditionFailed { .. }
-                )
+    /// The failure's reason. A refused token is [`FailureReason::TokenRefused`] here; the drain
+    /// asks the API whether it is the stream's feature that is missing instead.
+    fn reason(&self) -> FailureReason {
+        match self {
+            DrainError::Api(error) => match error {
+                ApiError::Unauthorized { .. } => FailureReason::TokenRefused,
+                ApiError::Rejected { .. } => FailureReason::ApiRejected,
+                ApiError::RateLimited { .. } => FailureReason::RateLimited,
+                ApiError::InvalidToken { .. } => FailureReason::InvalidConfiguration,
+                ApiError::Unavailable { .. } => FailureReason::ApiUnavailable,
+            },
+            DrainError::Storage(error)
+            | DrainError::Checkpoint(CheckpointLoadError::Storage(error)) => match error {
+                // Other runs kept moving the checkpoint first, or storage kept failing.
+                StorageError::PreconditionFailed { .. } | StorageError::Transient { .. } => {
+                    FailureReason::StorageUnavailable
+                }
+                StorageError::Denied { .. } => FailureReason::StorageDenied,
+                StorageError::NotFound { .. } => FailureReason::StorageNotFound,
+                StorageError::Invalid { .. } => FailureReason::InvalidConfiguration,
+            },
+            DrainError::Checkpoint(CheckpointLoadError::Format(_)) => {
+                FailureReason::CheckpointUnreadable
             }
-            DrainError::ReadAheadGone => true,
-            DrainError::Checkpoint(CheckpointLoadError::Format(_))
-            | DrainError::Diverged { .. } => false,
-        };
-        if transient {
-            Outcome::Transient(message)
-        } else {
-            Outcome::Permanent(message)
+            DrainError::Diverged { .. } => FailureReason::DivergedIntent,
+            DrainError::ReadAheadGone => FailureReason::Internal,
         }
+    }
+
+    /// Whether another run wrote the checkpoint first (a 412 on a checkpoint write: data objects
+    /// take theirs as "already written").
+    fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            DrainError::Storage(StorageError::PreconditionFailed { .. })
+        )
     }
 }
 
+/// What a drain works with, handed over by the pipeline.
+pub(super) struct Parts<'a> {
+    /// The stream, its prefix, its checkpoint and its start.
+    pub plan: &'a StreamPlan,
+    /// The Events API.
+    pub client: &'a Client,
+    /// Where objects and the checkpoint go.
+    pub store: Arc<dyn ObjectStore>,
+    /// Sizes and budgets.
+    pub limits: Limits,
+    /// Set on SIGTERM: stop after the current batch.
+    pub stop: Arc<AtomicBool>,
+    /// No batch starts and no retry waits past it.
+    pub deadline: Instant,
+}
+
+/// A checkpoint write's result: written, or another run wrote first and this is what it left.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one short-lived value per checkpoint write; boxing would only add an allocation"
+)]
+enum Written<T> {
+    Done(T),
+    Conflict(Loaded),
+}
+
 pub(super) struct Drain<'a> {
-    pipeline: &'a Pipeline,
     plan: &'a StreamPlan,
-    checkpoints: &'a CheckpointStore,
+    store: Arc<dyn ObjectStore>,
+    checkpoints: CheckpointStore,
     fetcher: Fetcher,
+    limits: Limits,
+    stop: Arc<AtomicBool>,
     deadline: Instant,
     summary: StreamSummary,
 }
 
 impl<'a> Drain<'a> {
-    pub fn new(
-        pipeline: &'a Pipeline,
-        plan: &'a StreamPlan,
-        checkpoints: &'a CheckpointStore,
-        deadline: Instant,
-    ) -> Self {
-        Self {
-            pipeline,
+    pub fn new(parts: Parts<'a>) -> Self {
+        let Parts {
             plan,
-            checkpoints,
+            client,
+            store,
+            limits,
+            stop,
+            deadline,
+        } = parts;
+        Self {
+            plan,
+            checkpoints: CheckpointStore::new(store.clone(), plan.checkpoint_key.clone()),
+            store,
             fetcher: Fetcher {
-                client: pipeline.client.clone(),
+                client: client.clone(),
                 stream: plan.stream,
-                limits: pipeline.limits,
+                limits,
                 deadline,
-                buffers: Arc::new(BufferPool::new(pipeline.limits.batches_in_flight)),
+                buffers: Arc::new(BufferPool::new(limits.batches_in_flight)),
             },
+            limits,
+            stop,
             deadline,
             summary: StreamSummary::new(plan.stream),
         }
@@ -135,7 +178,7 @@ impl<'a> Drain<'a> {
     pub async fn run(mut self) -> StreamSummary {
         self.summary.outcome = match self.drain().await {
             Ok(outcome) => outcome,
-            Err(error) => error.outcome(),
+            Err(error) => self.outcome_of(error).await,
         };
         if let Some(newest) = self.summary.newest_event_at {
             self.summary.newest_event_age_seconds = Some((Utc::now() - newest).num_seconds());
@@ -143,8 +186,33 @@ impl<'a> Drain<'a> {
         self.summary
     }
 
+    /// The outcome of a failed drain: a spent rate limit is a clean stop; a refused token is
+    /// diagnosed by asking the API what the token may read.
+    async fn outcome_of(&self, error: DrainError) -> Outcome {
+        let detail = error.to_string();
+        if let DrainError::Api(ApiError::RateLimited { resets_at, .. }) = error {
+            return Outcome::RateLimited { resets_at, detail };
+        }
+        let mut reason = error.reason();
+        if let DrainError::Api(ApiError::Unauthorized { .. }) = error {
+            reason = self.diagnose_refusal().await;
+        }
+        Outcome::failed(reason, detail)
+    }
+
+    /// Why the API refused the token for this stream: if the token itself still introspects, it
+    /// lacks the stream's feature; otherwise it is expired, revoked or wrong.
+    async fn diagnose_refusal(&self) -> FailureReason {
+        match self.fetcher.client.introspect().await {
+            Ok(token) if !token.features.iter().any(|f| f == self.plan.stream.name()) => {
+                FailureReason::FeatureMissing
+            }
+            _ => FailureReason::TokenRefused,
+        }
+    }
+
     fn initial_position(&self) -> Position {
-        let limit = self.pipeline.limits.page_size;
+        let limit = self.limits.page_size;
         match self.plan.start {
             Start::Lookback(lookback) => Position::Reset {
                 start_time: Utc::now() - lookback,
@@ -161,12 +229,27 @@ impl<'a> Drain<'a> {
 
     /// Why the run must not record another batch now, if it must not.
     fn must_stop(&self) -> Option<Outcome> {
-        if self.pipeline.stopping() {
+        if self.stop.load(Ordering::SeqCst) {
             Some(Outcome::Stopped)
         } else if Instant::now() >= self.deadline {
             Some(Outcome::Budget)
         } else {
             None
+        }
+    }
+
+    /// A checkpoint write's result, with a conflict (another run wrote first) turned into what
+    /// that run left, reloaded.
+    async fn or_reload<T>(
+        &self,
+        result: Result<T, impl Into<DrainError>>,
+    ) -> Result<Written<T>, DrainError> {
+        match result.map_err(Into::into) {
+            Ok(value) => Ok(Written::Done(value)),
+            Err(error) if error.is_conflict() => {
+                Ok(Written::Conflict(self.checkpoints.load().await?))
+            }
+            Err(error) => Err(error),
         }
     }
 
@@ -180,41 +263,43 @@ impl<'a> Drain<'a> {
         // still here and need no refetch.
         let mut in_hand: Option<(Intent, Vec<u8>)> = None;
         loop {
-            let generation = loaded.generation;
-            let mut checkpoint = match loaded.checkpoint.take() {
-                Some(checkpoint) => checkpoint,
-                None => {
-                    Checkpoint::new(self.plan.stream.name(), self.initial_position(), Utc::now())
-                }
-            };
-
             // Every state on storage is consistent, so stopping here is always safe.
             if let Some(outcome) = self.must_stop() {
                 return Ok(outcome);
             }
 
-            if let Some(intent) = checkpoint.intent.clone() {
-                tracing::info!(stream = %self.plan.stream, object = %intent.object, events = intent.events, "completing a recorded batch");
-                let data = in_hand
-                    .take()
-                    .filter(|(mine, _)| same_batch(mine, &intent))
-                    .map(|(_, data)| data);
-                loaded = match self.complete(checkpoint, generation, &intent, data).await {
-                    Ok(next) => {
-                        events_this_run += intent.events;
-                        self.summary.events += intent.events;
-                        next
+            let (mut checkpoint, generation) = match loaded {
+                Loaded::Absent => (
+                    Checkpoint::new(self.plan.stream.name(), self.initial_position(), Utc::now()),
+                    None,
+                ),
+                Loaded::Stored {
+                    checkpoint,
+                    generation,
+                } => match checkpoint.intent.clone() {
+                    None => (checkpoint, Some(generation)),
+                    Some(intent) => {
+                        tracing::info!(stream = %self.plan.stream, object = %intent.object, events = intent.events, "completing a recorded batch");
+                        let data = in_hand
+                            .take()
+                            .filter(|(mine, _)| same_batch(mine, &intent))
+                            .map(|(_, data)| data);
+                        let completed = self.complete(checkpoint, generation, &intent, data).await;
+                        loaded = match self.or_reload(completed).await? {
+                            Written::Done(next) => {
+                                events_this_run += intent.events;
+                                self.summary.events += intent.events;
+                                next
+                            }
+                            Written::Conflict(reloaded) => reloaded,
+                        };
+                        continue;
                     }
-                    Err(DrainError::Storage(StorageError::PreconditionFailed { .. })) => {
-                        self.checkpoints.load().await?
-                    }
-                    Err(e) => return Err(e),
-                };
-                continue;
-            }
+                },
+            };
             in_hand = None;
 
-            let max_records = self.pipeline.limits.max_records;
+            let max_records = self.limits.max_records;
             if events_this_run >= max_records {
                 return Ok(Outcome::MaxRecords);
             }
@@ -226,14 +311,14 @@ impl<'a> Drain<'a> {
                 _ => ReadAhead::start(
                     self.fetcher.clone(),
                     checkpoint.position.clone(),
-                    self.pipeline.limits.batches_in_flight,
+                    self.limits.batches_in_flight,
                     max_records - events_this_run,
-                    self.pipeline.stop_flag(),
+                    self.stop.clone(),
                 ),
             };
             let next = reader.next().await;
             ahead = Some(reader);
-            let (batch, _in_flight) = match next {
+            let (batch, in_flight) = match next {
                 Ahead::Batch(batch, in_flight) => (batch, in_flight),
                 Ahead::Failed(error) => return Err(error.into()),
                 Ahead::Ended(End::Stopped) => return Ok(Outcome::Stopped),
@@ -244,9 +329,12 @@ impl<'a> Drain<'a> {
             if batch.start != checkpoint.position {
                 // Never expected (the read-ahead was chosen for this position); read again from it.
                 ahead = None;
-                loaded = Loaded {
-                    checkpoint: Some(checkpoint),
-                    generation,
+                loaded = match generation {
+                    Some(generation) => Loaded::Stored {
+                        checkpoint,
+                        generation,
+                    },
+                    None => Loaded::Absent,
                 };
                 continue;
             }
@@ -259,13 +347,10 @@ impl<'a> Drain<'a> {
                 if checkpoint.position.cursor() != Some(batch.next_cursor.as_str()) {
                     checkpoint.position = Position::Cursor(batch.next_cursor);
                     checkpoint.updated_at = Utc::now();
-                    match self.checkpoints.save(&checkpoint, generation).await {
-                        Ok(_) => {}
-                        Err(StorageError::PreconditionFailed { .. }) => {
-                            loaded = self.checkpoints.load().await?;
-                            continue;
-                        }
-                        Err(e) => return Err(e.into()),
+                    let saved = self.checkpoints.save(&checkpoint, generation).await;
+                    if let Written::Conflict(reloaded) = self.or_reload(saved).await? {
+                        loaded = reloaded;
+                        continue;
                     }
                 }
                 return Ok(Outcome::Drained);
@@ -275,17 +360,18 @@ impl<'a> Drain<'a> {
             let mut intent = self.intent_for(&batch);
             checkpoint.intent = Some(intent.clone());
             checkpoint.updated_at = intent.recorded_at;
-            let mut recorded = match self.checkpoints.save(&checkpoint, generation).await {
-                Ok(recorded) => recorded,
-                Err(StorageError::PreconditionFailed { .. }) => {
+            let saved = self.checkpoints.save(&checkpoint, generation).await;
+            let mut recorded = match self.or_reload(saved).await? {
+                Written::Done(recorded) => recorded,
+                Written::Conflict(reloaded) => {
                     in_hand = Some((intent, batch.data));
-                    loaded = self.checkpoints.load().await?;
+                    loaded = reloaded;
                     continue;
                 }
-                Err(e) => return Err(e.into()),
             };
             let (mut data, mut newest, mut has_more) = (batch.data, batch.newest, batch.has_more);
-            let mut _in_flight = _in_flight;
+            // Held until the batch is committed: it bounds the batches in flight.
+            let mut _in_flight = in_flight;
             loop {
                 if let Some(newest) = newest {
                     checkpoint.stats.newest_event_at = Some(newest);
@@ -308,11 +394,11 @@ impl<'a> Drain<'a> {
                 let next = next
                     .filter(|(next, _)| next.start.cursor() == Some(intent.next_cursor.as_str()));
                 let next_intent = next.as_ref().map(|(next, _)| self.intent_for(next));
-                match self
+                let committed = self
                     .commit(checkpoint, recorded, &intent, next_intent.clone())
-                    .await
-                {
-                    Ok((saved, generation)) => {
+                    .await;
+                match self.or_reload(committed).await? {
+                    Written::Done((saved, generation)) => {
                         events_this_run += intent.events;
                         self.summary.events += intent.events;
                         if newest.is_some() {
@@ -327,18 +413,17 @@ impl<'a> Drain<'a> {
                             _in_flight = in_flight;
                             continue;
                         }
-                        loaded = Loaded {
-                            checkpoint: Some(saved),
-                            generation: Some(generation),
+                        loaded = Loaded::Stored {
+                            checkpoint: saved,
+                            generation,
                         };
                     }
-                    Err(StorageError::PreconditionFailed { .. }) => {
+                    Written::Conflict(reloaded) => {
                         if let (Some((next, _)), Some(next_intent)) = (next, next_intent) {
                             in_hand = Some((next_intent, next.data));
                         }
-                        loaded = self.checkpoints.load().await?;
+                        loaded = reloaded;
                     }
-                    Err(e) => return Err(e.into()),
                 }
                 break;
             }
@@ -367,15 +452,11 @@ impl<'a> Drain<'a> {
     async fn complete(
         &mut self,
         checkpoint: Checkpoint,
-        generation: Option<i64>,
+        generation: Generation,
         intent: &Intent,
         in_hand: Option<Vec<u8>>,
     ) -> Result<Loaded, DrainError> {
-        // A checkpoint holding an intent was read from storage, so it has a generation.
-        let generation = generation.ok_or_else(|| StorageError::PreconditionFailed {
-            name: self.checkpoints.key().to_owned(),
-        })?;
-        if self.pipeline.store.read(&intent.object).await?.is_none() {
+        if self.store.read(&intent.object).await?.is_none() {
             let data = match in_hand {
                 // This run's own batch, whose hash and count made the intent.
                 Some(data) => data,
@@ -405,9 +486,9 @@ impl<'a> Drain<'a> {
             }
         }
         let (checkpoint, generation) = self.commit(checkpoint, generation, intent, None).await?;
-        Ok(Loaded {
-            checkpoint: Some(checkpoint),
-            generation: Some(generation),
+        Ok(Loaded::Stored {
+            checkpoint,
+            generation,
         })
     }
 
@@ -416,7 +497,6 @@ impl<'a> Drain<'a> {
     async fn create_object(&self, intent: &Intent, data: Vec<u8>) -> Result<bool, DrainError> {
         let data = Bytes::from(data);
         let written = self
-            .pipeline
             .store
             .write(
                 &intent.object,
@@ -443,7 +523,7 @@ impl<'a> Drain<'a> {
     async fn commit(
         &self,
         mut checkpoint: Checkpoint,
-        generation: i64,
+        generation: Generation,
         intent: &Intent,
         next: Option<Intent>,
     ) -> Result<(Checkpoint, Generation), StorageError> {

@@ -5,18 +5,16 @@ mod drain;
 mod fetch;
 pub mod naming;
 mod read_ahead;
-mod summary;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-pub use summary::{Outcome, RunSummary, StreamSummary};
+pub use contract::summary::{Failure, FailureReason, Outcome, RunSummary, StreamSummary};
 
-use crate::checkpoint::CheckpointStore;
 use crate::onepassword::{Client, Stream};
 use crate::storage::ObjectStore;
 
@@ -179,29 +177,27 @@ impl Pipeline {
         self.stop.clone()
     }
 
-    fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
-    /// The streams this pipeline collects.
-    pub fn plans(&self) -> &[StreamPlan] {
-        &self.plans
-    }
-
     /// One cycle over every stream, one after another, within the time budget.
     pub async fn run(&self) -> RunSummary {
         let started = Instant::now();
         let deadline = started + self.limits.budget;
         let mut streams = Vec::with_capacity(self.plans.len());
         for plan in &self.plans {
-            let checkpoints = CheckpointStore::new(self.store.clone(), plan.checkpoint_key.clone());
-            let summary = drain::Drain::new(self, plan, &checkpoints, deadline)
-                .run()
-                .await;
-            streams.push(summary);
+            let drain = drain::Drain::new(drain::Parts {
+                plan,
+                client: &self.client,
+                store: self.store.clone(),
+                limits: self.limits,
+                stop: self.stop.clone(),
+                deadline,
+            });
+            streams.push(drain.run().await);
         }
-        let mut summary = RunSummary::new(streams, started.elapsed(), self.token_expires_at);
-        summary.token_fingerprint = self.token_fingerprint.clone();
-        summary
+        RunSummary {
+            streams,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            token_expires_at: self.token_expires_at,
+            token_fingerprint: self.token_fingerprint.clone(),
+        }
     }
 }

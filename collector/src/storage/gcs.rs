@@ -50,15 +50,15 @@ impl GcsStore {
         let name = name.to_owned();
         match error.http_status_code() {
             Some(412) => StorageError::PreconditionFailed { name },
-            Some(401 | 403) => StorageError::Permanent {
+            Some(401 | 403) => StorageError::Denied {
                 name,
                 message: format!(
-                    "permission denied on bucket {}: grant the collector's service account \
-                     roles/storage.objectUser on it ({error})",
+                    "grant the collector's service account roles/storage.objectUser on bucket {} \
+                     ({error})",
                     self.bucket
                 ),
             },
-            Some(404) => StorageError::Permanent {
+            Some(404) => StorageError::NotFound {
                 name,
                 message: format!("bucket {} does not exist ({error})", self.bucket),
             },

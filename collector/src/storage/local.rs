@@ -36,7 +36,7 @@ impl LocalStore {
                 .split('/')
                 .all(|part| !part.is_empty() && part != "." && part != "..");
         if !clean {
-            return Err(StorageError::Permanent {
+            return Err(StorageError::Invalid {
                 name: name.to_owned(),
                 message: "object names must be relative paths without empty, '.' or '..' parts"
                     .into(),
@@ -51,7 +51,7 @@ fn io_error(name: &str, error: std::io::Error) -> StorageError {
     match error.kind() {
         std::io::ErrorKind::PermissionDenied
         | std::io::ErrorKind::ReadOnlyFilesystem
-        | std::io::ErrorKind::Unsupported => StorageError::Permanent {
+        | std::io::ErrorKind::Unsupported => StorageError::Denied {
             name: name.to_owned(),
             message,
         },
@@ -293,7 +293,7 @@ mod tests {
         );
         assert!(matches!(
             store.read("../escape").await,
-            Err(StorageError::Permanent { .. })
+            Err(StorageError::Invalid { .. })
         ));
         // No temporary files are left behind.
         let leftovers: Vec<_> = fs::read_dir(dir.path().join("a"))

@@ -44,12 +44,28 @@ pub enum StorageError {
         /// What happened.
         message: String,
     },
-    /// A failure an operator must fix (missing bucket, permission denied, …).
-    #[error("storage refused {name}: {message}")]
-    Permanent {
+    /// The collector's identity may not do this (HTTP 401/403, or a folder it may not write).
+    #[error("storage refused {name}: permission denied: {message}")]
+    Denied {
         /// Object name.
         name: String,
-        /// What happened and what to fix.
+        /// What happened and what to grant.
+        message: String,
+    },
+    /// The bucket (or the folder) does not exist.
+    #[error("storage refused {name}: {message}")]
+    NotFound {
+        /// Object name.
+        name: String,
+        /// What is missing.
+        message: String,
+    },
+    /// The object name cannot be stored as it is (a configuration problem).
+    #[error("storage refused {name}: {message}")]
+    Invalid {
+        /// Object name.
+        name: String,
+        /// Why, and what names are accepted.
         message: String,
     },
 }

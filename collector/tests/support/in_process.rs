@@ -70,6 +70,6 @@ pub async fn checkpoint(store: Arc<dyn ObjectStore>) -> Checkpoint {
         .load()
         .await
         .unwrap()
-        .checkpoint
+        .into_checkpoint()
         .unwrap()
 }

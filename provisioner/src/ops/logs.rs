@@ -1,41 +1,68 @@
-//! Reading the collector's run summaries and errors back from Cloud Logging.
+//! Reading the collector's run summaries and errors back from Cloud Logging, with the contract's
+//! own types: a summary line is a [`SummaryLine`], an ERROR line carries a [`FailureReason`].
 
-use serde::Serialize;
+use contract::summary::{FailureReason, SummaryLine};
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 
-/// One stream's part of a logged run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StreamRecord {
-    /// Stream name.
-    pub stream: String,
-    /// Events collected.
-    pub events: u64,
-    /// Objects written.
-    pub objects: u64,
-    /// `drained`, `max_records`, `budget`, `stopped`, `transient` or `permanent`.
-    pub outcome: String,
-    /// The failure's text, if any.
-    pub detail: Option<String>,
-    /// Age of the newest event collected, seconds.
-    pub newest_event_age_seconds: Option<i64>,
-}
-
-/// A logged run summary.
+/// A logged run summary: when Cloud Logging received it, and the line itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunRecord {
     /// When it was logged.
     pub timestamp: String,
+    /// The summary line's payload, as the collector wrote it.
+    #[serde(flatten)]
+    pub line: SummaryLine,
+}
+
+impl RunRecord {
     /// Whether every stream finished cleanly.
-    pub ok: bool,
-    /// The token's expiry the run read, if any.
-    pub token_expires_at: Option<String>,
+    pub fn ok(&self) -> bool {
+        self.line.ok
+    }
+
     /// Which token the run used (`onepassword_events::secret::Secret::fingerprint`), if logged.
-    pub token_fingerprint: Option<String>,
-    /// The collector's `VERSION (COMMIT)`, if logged (collectors before 0.1.0 did not).
-    pub collector_version: Option<String>,
-    /// Per stream.
-    pub streams: Vec<StreamRecord>,
+    pub fn token_fingerprint(&self) -> Option<&str> {
+        self.line.summary.token_fingerprint.as_deref()
+    }
+
+    /// `stream`'s part of the run, if the run collected it.
+    pub fn stream(&self, stream: contract::Stream) -> Option<&contract::summary::StreamSummary> {
+        self.line
+            .summary
+            .streams
+            .iter()
+            .find(|s| s.stream == stream)
+    }
+}
+
+/// An ERROR line the collector logged: its message, its reason (absent from lines that are not
+/// the collector's own, such as Cloud Run's), and its error text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorRecord {
+    /// The line's message (or text payload).
+    pub message: String,
+    /// The collector's reason, when the line is one of its own.
+    pub reason: Option<FailureReason>,
+    /// The error's text.
+    pub error: String,
+}
+
+impl ErrorRecord {
+    /// Whether this is the collector refusing to start.
+    pub fn is_cannot_start(&self) -> bool {
+        self.message == contract::summary::CANNOT_START_MESSAGE
+    }
+
+    /// The line as one text.
+    pub fn text(&self) -> String {
+        if self.error.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.message, self.error)
+        }
+    }
 }
 
 /// The filter of the collector's log lines.
@@ -59,47 +86,33 @@ pub fn summary_filter(config: &Config, since: Option<&str>) -> String {
     filter
 }
 
-/// The object name of `stream`'s checkpoint.
-pub fn checkpoint_key(config: &Config, stream: &str) -> String {
-    if stream == "auditevents" {
-        config.state_key()
-    } else {
-        format!(
-            "{}/{stream}.json",
-            config.checkpoint_prefix.trim_matches('/')
-        )
-    }
+/// The object name of `stream`'s checkpoint, as the collector names it.
+pub fn checkpoint_key(config: &Config, stream: contract::Stream) -> String {
+    contract::checkpoint::key(&config.checkpoint_prefix, stream)
 }
 
-/// Parses a log entry holding a run summary.
+/// Parses a log entry holding a run summary; `None` when it is not one this provisioner can
+/// read (not a summary line, or a shape from an incompatible collector).
 pub fn parse_run(entry: &serde_json::Value) -> Option<RunRecord> {
-    let payload = &entry["jsonPayload"];
-    let summary = &payload["summary"];
-    let streams = summary["streams"]
-        .as_array()?
-        .iter()
-        .map(|s| StreamRecord {
-            stream: s["stream"].as_str().unwrap_or_default().to_owned(),
-            events: s["events"].as_u64().unwrap_or(0),
-            objects: s["objects"].as_u64().unwrap_or(0),
-            outcome: s["outcome"]["kind"]
-                .as_str()
-                .unwrap_or("unknown")
-                .to_owned(),
-            // A string, or an object with a `reason` (a rate-limited stop also names its reset).
-            detail: s["outcome"]["detail"]
-                .as_str()
-                .or_else(|| s["outcome"]["detail"]["reason"].as_str())
-                .map(str::to_owned),
-            newest_event_age_seconds: s["newest_event_age_seconds"].as_i64(),
-        })
-        .collect();
+    let line = SummaryLine::deserialize(&entry["jsonPayload"]).ok()?;
     Some(RunRecord {
         timestamp: entry["timestamp"].as_str().unwrap_or_default().to_owned(),
-        ok: payload["ok"].as_bool().unwrap_or(false),
-        token_expires_at: summary["token_expires_at"].as_str().map(str::to_owned),
-        token_fingerprint: summary["token_fingerprint"].as_str().map(str::to_owned),
-        collector_version: payload["collector_version"].as_str().map(str::to_owned),
-        streams,
+        line,
     })
+}
+
+/// Parses an ERROR log entry: the collector's JSON line, or any other payload as text.
+pub fn parse_error(entry: &serde_json::Value) -> ErrorRecord {
+    let payload = &entry["jsonPayload"];
+    ErrorRecord {
+        message: payload["message"]
+            .as_str()
+            .or(entry["textPayload"].as_str())
+            .unwrap_or_default()
+            .to_owned(),
+        reason: payload
+            .get(contract::summary::fields::REASON)
+            .and_then(|r| FailureReason::deserialize(r).ok()),
+        error: payload["error"].as_str().unwrap_or_default().to_owned(),
+    }
 }

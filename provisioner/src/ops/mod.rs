@@ -7,4 +7,4 @@ pub mod status;
 pub mod verify;
 
 pub use gcloud::{Gcloud, GcloudError, LOG_WINDOW_DAYS};
-pub use logs::{RunRecord, StreamRecord};
+pub use logs::{ErrorRecord, RunRecord};

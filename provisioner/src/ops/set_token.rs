@@ -114,10 +114,10 @@ pub async fn set_token(
             .collect();
         let confirmed = runs
             .iter()
-            .find(|r| r.ok && r.token_fingerprint.as_deref() == Some(fingerprint.as_str()));
+            .find(|r| r.ok() && r.token_fingerprint() == Some(fingerprint.as_str()));
         let others = runs
             .iter()
-            .filter(|r| r.token_fingerprint.as_deref() != Some(fingerprint.as_str()))
+            .filter(|r| r.token_fingerprint() != Some(fingerprint.as_str()))
             .count();
         if let Some(run) = confirmed {
             break (Some(run.timestamp.clone()), others);

@@ -1,7 +1,9 @@
 //! `provision status`: per stream, the checkpoint and the last run, and the token's expiry.
 
 use chrono::{DateTime, Utc};
+use contract::Stream;
 use contract::checkpoint::Checkpoint;
+use contract::summary::FailureReason;
 use serde::Serialize;
 
 use super::gcloud::{GcloudError, LOG_WINDOW_DAYS};
@@ -28,8 +30,10 @@ pub struct StreamStatus {
     pub cursor_age_seconds: Option<i64>,
     /// The data object of a batch recorded but not committed, if any.
     pub pending_intent: Option<String>,
-    /// Outcome of this stream in the last run.
+    /// Outcome of this stream in the last run (its `kind`).
     pub last_run_outcome: Option<String>,
+    /// Why it failed, when it did.
+    pub last_run_reason: Option<FailureReason>,
     /// Events of this stream in the last run.
     pub last_run_events: Option<u64>,
 }
@@ -85,8 +89,11 @@ pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<St
         .first()
         .and_then(parse_run);
     let mut streams = Vec::new();
-    for (stream, _) in config.stream_prefixes() {
-        let key = checkpoint_key(config, &stream);
+    for (name, _) in config.stream_prefixes() {
+        let Ok(stream) = name.parse::<Stream>() else {
+            continue;
+        };
+        let key = checkpoint_key(config, stream);
         let text = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))?;
         let (checkpoint, checkpoint_error) = match &text {
             None => (None, None),
@@ -95,9 +102,7 @@ pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<St
                 Err(e) => (None, Some(e.to_string())),
             },
         };
-        let run = last_run
-            .as_ref()
-            .and_then(|r| r.streams.iter().find(|s| s.stream == stream));
+        let run = last_run.as_ref().and_then(|r| r.stream(stream));
         streams.push(StreamStatus {
             has_checkpoint: text.is_some(),
             checkpoint_error,
@@ -115,17 +120,21 @@ pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<St
                 .as_ref()
                 .and_then(|c| c.intent.as_ref())
                 .map(|i| i.object.clone()),
-            last_run_outcome: run.map(|r| r.outcome.clone()),
+            last_run_outcome: run.map(|r| r.outcome.kind().to_owned()),
+            last_run_reason: run.and_then(|r| r.outcome.failure()).map(|f| f.reason),
             last_run_events: run.map(|r| r.events),
-            stream,
+            stream: name,
         });
     }
-    let token_expires_at = last_run.as_ref().and_then(|r| r.token_expires_at.clone());
-    let token_days_left = token_expires_at
-        .as_deref()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| (t.to_utc() - now).num_days());
-    let collector_version = last_run.as_ref().and_then(|r| r.collector_version.clone());
+    let token_expires_at = last_run
+        .as_ref()
+        .and_then(|r| r.line.summary.token_expires_at);
+    let token_days_left = token_expires_at.map(|t| (t - now).num_days());
+    let token_expires_at =
+        token_expires_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    let collector_version = last_run
+        .as_ref()
+        .and_then(|r| r.line.collector_version.clone());
     Ok(Status {
         streams,
         version_warning: version_warning(collector_version.as_deref()),
@@ -184,7 +193,7 @@ pub fn to_text(status: &Status) -> String {
         Some(run) => out.push_str(&format!(
             "last run: {} ({})\n",
             run.timestamp,
-            if run.ok { "ok" } else { "with failures" }
+            if run.ok() { "ok" } else { "with failures" }
         )),
         None => out.push_str(&format!(
             "last run: none logged in the last {LOG_WINDOW_DAYS} days; run `provision verify`\n"

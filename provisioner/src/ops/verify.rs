@@ -6,8 +6,13 @@ use std::time::{Duration, Instant};
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
+use contract::Stream;
+use contract::summary::{FailureReason, Outcome, StreamSummary};
+
 use super::gcloud::GcloudError;
-use super::logs::{checkpoint_key, collector_filter, parse_run, summary_filter};
+use super::logs::{
+    ErrorRecord, checkpoint_key, collector_filter, parse_error, parse_run, summary_filter,
+};
 use super::{Gcloud, RunRecord};
 use crate::config::Config;
 
@@ -101,9 +106,9 @@ pub struct Verification {
     pub ok: bool,
 }
 
-fn verdict(stream: &str, code: VerdictCode, diagnosis: String, next_step: String) -> Verdict {
+fn verdict(stream: Stream, code: VerdictCode, diagnosis: String, next_step: String) -> Verdict {
     Verdict {
-        stream: stream.to_owned(),
+        stream: stream.name().to_owned(),
         ok: code.is_ok(),
         verdict: code,
         diagnosis,
@@ -133,22 +138,12 @@ pub fn verify(
             .logs(&summary_filter(config, Some(&started_at)), 1)?
             .first()
             .and_then(parse_run);
-        let errors: Vec<String> = gcloud
+        let errors: Vec<ErrorRecord> = gcloud
             .logs(&error_filter, 10)?
             .iter()
-            .map(|e| {
-                let payload = &e["jsonPayload"];
-                let message = payload["message"]
-                    .as_str()
-                    .or(e["textPayload"].as_str())
-                    .unwrap_or_default();
-                let detail = payload["error"].as_str().unwrap_or_default();
-                format!("{message}: {detail}")
-                    .trim_end_matches(": ")
-                    .to_owned()
-            })
+            .map(parse_error)
             .collect();
-        let cannot_start = errors.iter().any(|e| e.contains("cannot start"));
+        let cannot_start = errors.iter().any(ErrorRecord::is_cannot_start);
         if run.is_some() || cannot_start || Instant::now() + poll > deadline {
             break (run, errors);
         }
@@ -156,83 +151,15 @@ pub fn verify(
     };
 
     let mut streams = Vec::new();
-    for (stream, prefix) in config.stream_prefixes() {
-        let record = run
-            .as_ref()
-            .and_then(|r| r.streams.iter().find(|s| s.stream == stream));
-        let mut v = match record {
-            None => {
-                let all = errors.join(" | ");
-                if all.contains("invalid configuration") {
-                    verdict(&stream, VerdictCode::InvalidConfiguration, format!("the collector cannot start: {all}"),
-                        "fix the setting named in the error in the config and run `provision apply`".into())
-                } else if all.to_lowercase().contains("permission") {
-                    verdict(
-                        &stream,
-                        VerdictCode::PermissionDenied,
-                        format!("the collector cannot start: {all}"),
-                        format!(
-                            "grant the collector's service account access to the secret {} and the bucket (`provision apply` restores both)",
-                            config.secret
-                        ),
-                    )
-                } else {
-                    verdict(
-                        &stream,
-                        VerdictCode::NoRun,
-                        format!(
-                            "no run summary appeared within {} s of forcing the scheduler job",
-                            timeout.as_secs()
-                        ),
-                        format!(
-                            "check `gcloud scheduler jobs describe {job} --location {region}`, the push subscription {topic}-push (endpoint and OIDC account) and roles/run.invoker for {invoker} on {service}; undelivered triggers wait in {topic}-dead-letter",
-                            job = config.schedule.job_name,
-                            region = gcloud.region(),
-                            topic = config.topic,
-                            invoker = config.service_accounts.invoker,
-                            service = config.collector.service_name
-                        ),
-                    )
-                }
-            }
-            Some(r) => {
-                let detail = r.detail.clone().unwrap_or_default();
-                let lower = detail.to_lowercase();
-                let mut v = match r.outcome.as_str() {
-                    "permanent" if lower.contains("401") && lower.contains("feature") => verdict(&stream, VerdictCode::TokenMissingFeature,
-                        format!("the token cannot read {stream}: {detail}"),
-                        format!("issue a token with the {stream} events selected in 1Password (Integrations > Events Reporting), then `provision set-token`")),
-                    "permanent" if lower.contains("401") => verdict(&stream, VerdictCode::TokenRefused,
-                        format!("1Password refused the token (expired or revoked): {detail}"),
-                        "issue a new token in 1Password and run `provision set-token`".into()),
-                    "permanent" if lower.contains("permission denied") || lower.contains("storage refused") || lower.contains("403") => verdict(&stream, VerdictCode::PermissionDenied,
-                        format!("the collector cannot write to the bucket: {detail}"),
-                        format!("grant {}@{}.iam.gserviceaccount.com roles/storage.objectUser on gs://{} (`provision apply` restores it)", config.service_accounts.collector, config.project_id, config.bucket.name)),
-                    "permanent" => verdict(&stream, VerdictCode::Failed, detail.clone(), "act on the error above, then run `provision verify` again".into()),
-                    "rate_limited" => verdict(&stream, VerdictCode::RateLimited,
-                        format!("1Password's request limit for this token is spent; the run stopped cleanly: {detail}"),
-                        "nothing is lost: the checkpoint is saved and the next run after the reset continues; if it recurs, check for other integrations using the same token".into()),
-                    "transient" if lower.contains("429") => verdict(&stream, VerdictCode::RateLimited,
-                        format!("1Password rate-limited the collector (600 requests a minute per token): {detail}"),
-                        "nothing is lost: the next run resumes from the checkpoint; if it persists, check for other integrations using the same token".into()),
-                    "transient" => verdict(&stream, VerdictCode::Interrupted, format!("the run was interrupted: {detail}"),
-                        "nothing is lost: Pub/Sub redelivers and the next run resumes from the checkpoint; run `provision verify` again".into()),
-                    _ if r.events == 0 => {
-                        let key = checkpoint_key(config, &stream);
-                        let cursor = match gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))? {
-                            None => "no checkpoint yet".to_owned(),
-                            Some(text) => match contract::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
-                                Ok(c) => format!("checkpoint last written {}", c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-                                Err(e) => format!("but {e}"),
-                            },
-                        };
-                        verdict(&stream, VerdictCode::OkNoEvents,
-                            format!("the run worked but found no new events ({cursor}; a first run looks back {} hours)", config.collector.lookback_hours),
-                            "nothing to do if your account was quiet; otherwise check the token's account with `provision check-token`".into())
-                    }
-                    _ => verdict(&stream, VerdictCode::Ok, format!("collected {} events into {} objects", r.events, r.objects), "nothing to do".into()),
-                };
-                v.events = r.events;
+    for (name, prefix) in config.stream_prefixes() {
+        let Ok(stream) = name.parse::<Stream>() else {
+            continue;
+        };
+        let mut v = match run.as_ref().and_then(|r| r.stream(stream)) {
+            None => without_run(config, gcloud, stream, &errors, timeout),
+            Some(record) => {
+                let mut v = judge(config, gcloud, stream, record)?;
+                v.events = record.events;
                 v
             }
         };
@@ -248,10 +175,194 @@ pub fn verify(
     Ok(Verification {
         started_at,
         run,
-        errors,
+        errors: errors.iter().map(ErrorRecord::text).collect(),
         streams,
         ok,
     })
+}
+
+/// The verdict when no summary names `stream`: the collector refused to start (its ERROR line's
+/// reason says why), Cloud Run could not start it, or no run happened.
+fn without_run(
+    config: &Config,
+    gcloud: &Gcloud,
+    stream: Stream,
+    errors: &[ErrorRecord],
+    timeout: Duration,
+) -> Verdict {
+    let all = errors
+        .iter()
+        .map(ErrorRecord::text)
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let refused = errors.iter().find(|e| e.is_cannot_start());
+    let secret_denied = || {
+        format!(
+            "grant the collector's service account access to the secret {} and the bucket (`provision apply` restores both)",
+            config.secret
+        )
+    };
+    match refused.and_then(|e| e.reason) {
+        Some(FailureReason::FeatureMissing) => verdict(
+            stream,
+            VerdictCode::TokenMissingFeature,
+            format!("the collector refuses to start: the token cannot read {stream}: {all}"),
+            missing_feature_step(stream),
+        ),
+        Some(FailureReason::StorageDenied) => verdict(
+            stream,
+            VerdictCode::PermissionDenied,
+            format!("the collector cannot start: {all}"),
+            secret_denied(),
+        ),
+        Some(FailureReason::InvalidConfiguration) | Some(_) if refused.is_some() => verdict(
+            stream,
+            VerdictCode::InvalidConfiguration,
+            format!("the collector cannot start: {all}"),
+            "fix the setting named in the error in the config and run `provision apply`".into(),
+        ),
+        // Cloud Run's own lines (no reason of ours): an instance that cannot read its secret
+        // never starts the collector, and only Cloud Run's message says so.
+        _ if errors
+            .iter()
+            .any(|e| e.reason.is_none() && e.text().to_lowercase().contains("permission")) =>
+        {
+            verdict(
+                stream,
+                VerdictCode::PermissionDenied,
+                format!("the collector cannot start: {all}"),
+                secret_denied(),
+            )
+        }
+        _ => verdict(
+            stream,
+            VerdictCode::NoRun,
+            format!(
+                "no run summary appeared within {} s of forcing the scheduler job",
+                timeout.as_secs()
+            ),
+            format!(
+                "check `gcloud scheduler jobs describe {job} --location {region}`, the push subscription {topic}-push (endpoint and OIDC account) and roles/run.invoker for {invoker} on {service}; undelivered triggers wait in {topic}-dead-letter",
+                job = config.schedule.job_name,
+                region = gcloud.region(),
+                topic = config.topic,
+                invoker = config.service_accounts.invoker,
+                service = config.collector.service_name
+            ),
+        ),
+    }
+}
+
+fn missing_feature_step(stream: Stream) -> String {
+    format!(
+        "issue a token with the {stream} events selected in 1Password (Integrations > Events Reporting), then `provision set-token`"
+    )
+}
+
+/// The verdict on `stream`'s part of a run, from its outcome and the failure's reason.
+fn judge(
+    config: &Config,
+    gcloud: &Gcloud,
+    stream: Stream,
+    record: &StreamSummary,
+) -> Result<Verdict, GcloudError> {
+    let failure =
+        |code, diagnosis: String, next: String| Ok(verdict(stream, code, diagnosis, next));
+    match &record.outcome {
+        Outcome::Permanent(f) | Outcome::Transient(f) => {
+            let detail = &f.detail;
+            match f.reason {
+                FailureReason::FeatureMissing => failure(
+                    VerdictCode::TokenMissingFeature,
+                    format!("the token cannot read {stream}: {detail}"),
+                    missing_feature_step(stream),
+                ),
+                FailureReason::TokenRefused => failure(
+                    VerdictCode::TokenRefused,
+                    format!("1Password refused the token (expired or revoked): {detail}"),
+                    "issue a new token in 1Password and run `provision set-token`".into(),
+                ),
+                FailureReason::StorageDenied => failure(
+                    VerdictCode::PermissionDenied,
+                    format!("the collector cannot write to the bucket: {detail}"),
+                    format!(
+                        "grant {}@{}.iam.gserviceaccount.com roles/storage.objectUser on gs://{} (`provision apply` restores it)",
+                        config.service_accounts.collector, config.project_id, config.bucket.name
+                    ),
+                ),
+                FailureReason::RateLimited => failure(
+                    VerdictCode::RateLimited,
+                    format!("1Password rate-limited the collector (600 requests a minute per token): {detail}"),
+                    "nothing is lost: the next run resumes from the checkpoint; if it persists, check for other integrations using the same token".into(),
+                ),
+                FailureReason::InvalidConfiguration => failure(
+                    VerdictCode::InvalidConfiguration,
+                    format!("the collector refused its settings: {detail}"),
+                    "fix the setting named in the error in the config and run `provision apply`".into(),
+                ),
+                FailureReason::StorageNotFound => failure(
+                    VerdictCode::Failed,
+                    format!("the bucket gs://{} is missing: {detail}", config.bucket.name),
+                    "`provision apply` creates it again (its events are gone unless it was restored)".into(),
+                ),
+                _ if matches!(record.outcome, Outcome::Transient(_)) => failure(
+                    VerdictCode::Interrupted,
+                    format!("the run was interrupted ({}): {detail}", f.reason),
+                    "nothing is lost: Pub/Sub redelivers and the next run resumes from the checkpoint; run `provision verify` again".into(),
+                ),
+                _ => failure(
+                    VerdictCode::Failed,
+                    format!("{} ({}): {detail}", stream, f.reason),
+                    "act on the error above, then run `provision verify` again".into(),
+                ),
+            }
+        }
+        Outcome::RateLimited { detail, .. } => failure(
+            VerdictCode::RateLimited,
+            format!("1Password's request limit for this token is spent; the run stopped cleanly: {detail}"),
+            "nothing is lost: the checkpoint is saved and the next run after the reset continues; if it recurs, check for other integrations using the same token".into(),
+        ),
+        Outcome::Unknown => failure(
+            VerdictCode::Failed,
+            "the collector reported an outcome this provision does not know".into(),
+            "the collector is newer than this provision: install the provision of the collector's version (`provision status` shows it)".into(),
+        ),
+        Outcome::Drained | Outcome::MaxRecords | Outcome::Budget | Outcome::Stopped
+            if record.events == 0 =>
+        {
+            let key = checkpoint_key(config, stream);
+            let cursor = match gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))? {
+                None => "no checkpoint yet".to_owned(),
+                Some(text) => match contract::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
+                    Ok(c) => format!(
+                        "checkpoint last written {}",
+                        c.updated_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                    ),
+                    Err(e) => format!("but {e}"),
+                },
+            };
+            Ok(verdict(
+                stream,
+                VerdictCode::OkNoEvents,
+                format!(
+                    "the run worked but found no new events ({cursor}; a first run looks back {} hours)",
+                    config.collector.lookback_hours
+                ),
+                "nothing to do if your account was quiet; otherwise check the token's account with `provision check-token`".into(),
+            ))
+        }
+        Outcome::Drained | Outcome::MaxRecords | Outcome::Budget | Outcome::Stopped => {
+            Ok(verdict(
+                stream,
+                VerdictCode::Ok,
+                format!(
+                    "collected {} events into {} objects",
+                    record.events, record.objects
+                ),
+                "nothing to do".into(),
+            ))
+        }
+    }
 }
 
 /// The verdicts for a person.
