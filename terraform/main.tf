@@ -20,9 +20,7 @@ locals {
     var.alerting_enabled ? ["logging.googleapis.com", "monitoring.googleapis.com"] : [],
     var.github_repository != "" ? ["iamcredentials.googleapis.com", "sts.googleapis.com"] : [],
   )
-  stream_prefixes   = { for stream, prefix in var.stream_prefixes : stream => trim(prefix, "/") }
-  checkpoint_folder = trim(var.checkpoint_prefix, "/")
-  pubsub_agent      = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
 
 data "google_project" "this" {
@@ -205,57 +203,13 @@ resource "google_cloud_run_v2_service" "collector" {
         }
       }
 
-      env {
-        name  = "OP_API_BASE"
-        value = var.events_api_base_url
-      }
-      env {
-        name  = "GCS_BUCKET"
-        value = google_storage_bucket.logs.name
-      }
-      env {
-        name  = "GCS_PREFIX"
-        value = lookup(local.stream_prefixes, "auditevents", "onepassword-audit")
-      }
-      env {
-        name  = "SIGNINATTEMPTS_PREFIX"
-        value = lookup(local.stream_prefixes, "signinattempts", "onepassword-signinattempts")
-      }
-      env {
-        name  = "ITEMUSAGES_PREFIX"
-        value = lookup(local.stream_prefixes, "itemusages", "onepassword-itemusages")
-      }
-      env {
-        name  = "STREAMS"
-        value = join(",", sort(keys(local.stream_prefixes)))
-      }
-      env {
-        name  = "STATE_KEY"
-        value = "${local.checkpoint_folder}/auditevents.json"
-      }
-      env {
-        name  = "STATE_PREFIX"
-        value = "${local.checkpoint_folder}/"
-      }
-      env {
-        name  = "MAX_RECORDS"
-        value = tostring(var.max_records)
-      }
-      env {
-        name  = "PAGE_SIZE"
-        value = tostring(var.page_size)
-      }
-      env {
-        name  = "LOOKBACK_HOURS"
-        value = tostring(var.lookback_hours)
-      }
-      env {
-        name  = "RUN_BUDGET_SECONDS"
-        value = "480"
-      }
-      env {
-        name  = "LOG_FORMAT"
-        value = "json"
+      # The collector's settings (collector_env.tf), in a fixed order.
+      dynamic "env" {
+        for_each = local.collector_env
+        content {
+          name  = env.value.name
+          value = env.value.value
+        }
       }
       env {
         name = "OP_BEARER_TOKEN"

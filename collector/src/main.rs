@@ -11,10 +11,11 @@ use collector::pipeline::FailureReason;
 
 /// Why the collector could not start, by the error's type (never its text).
 fn start_failure(error: &anyhow::Error) -> FailureReason {
-    if error.downcast_ref::<ConfigError>().is_some()
-        || error
-            .downcast_ref::<collector::pipeline::BadWindow>()
-            .is_some()
+    if let Some(config) = error.downcast_ref::<ConfigError>() {
+        config.reason()
+    } else if error
+        .downcast_ref::<collector::pipeline::BadWindow>()
+        .is_some()
     {
         FailureReason::InvalidConfiguration
     } else if let Some(start) = error.downcast_ref::<collector::app::StartError>() {

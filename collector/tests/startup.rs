@@ -6,19 +6,38 @@ mod support;
 
 use std::time::Duration;
 
+use collector::pipeline::FailureReason;
+use contract::summary::{CANNOT_START_MESSAGE, fields};
 use support::{World, log_lines};
 
-fn errors(output: &std::process::Output) -> Vec<String> {
+/// The ERROR lines: their reason (the contract's closed set) and their error text.
+fn errors(output: &std::process::Output) -> Vec<(FailureReason, String)> {
     log_lines(&output.stdout)
         .into_iter()
         .filter(|l| l["severity"] == "ERROR")
-        .map(|l| l["error"].as_str().unwrap_or_default().to_owned())
+        .map(|l| {
+            assert_eq!(l["message"], CANNOT_START_MESSAGE, "{l}");
+            (
+                serde_json::from_value(l[fields::REASON].clone()).unwrap(),
+                l["error"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
         .collect()
 }
 
-/// Runs `run-once` with `extra` and expects a start-up refusal: exit 2, an ERROR line holding
-/// every needle, no request to the API.
+/// Runs `run-once` with `extra` and expects a start-up refusal: exit 2, one ERROR line holding
+/// every needle with an invalid-configuration reason, no request to the API.
 async fn refused(extra: &[(&str, &str)], args: &[&str], needles: &[&str]) -> String {
+    refused_for(FailureReason::InvalidConfiguration, extra, args, needles).await
+}
+
+/// [`refused`], for `reason`.
+async fn refused_for(
+    reason: FailureReason,
+    extra: &[(&str, &str)],
+    args: &[&str],
+    needles: &[&str],
+) -> String {
     let world = World::new(5).await;
     let mut command = world.collector(&[&["run-once"], args].concat());
     for (k, v) in extra {
@@ -33,11 +52,13 @@ async fn refused(extra: &[(&str, &str)], args: &[&str], needles: &[&str]) -> Str
     );
     let errors = errors(&output);
     assert_eq!(errors.len(), 1, "one ERROR line: {errors:?}");
+    let (found, error) = &errors[0];
+    assert_eq!(*found, reason, "{error}");
     for needle in needles {
-        assert!(errors[0].contains(needle), "{needle:?} in {}", errors[0]);
+        assert!(error.contains(needle), "{needle:?} in {error}");
     }
     assert_eq!(world.sim.request_count(), 0, "nothing was sent");
-    errors[0].clone()
+    error.clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,7 +68,8 @@ async fn a_configured_stream_the_token_lacks_stops_the_start_with_an_error_namin
         &["auditevents", "itemusages"],
         chrono::Utc::now().timestamp(),
     ));
-    let error = refused(
+    let error = refused_for(
+        FailureReason::FeatureMissing,
         &[
             ("OP_BEARER_TOKEN", &token),
             ("STREAMS", "auditevents,signinattempts,itemusages"),
@@ -168,7 +190,11 @@ async fn serve_listens_where_it_is_told_and_refuses_a_bad_address() {
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    assert!(errors(&bad)[0].contains("LISTEN_ADDRESS: \"every interface\" is not an IP address"));
+    assert!(
+        errors(&bad)[0]
+            .1
+            .contains("LISTEN_ADDRESS: \"every interface\" is not an IP address")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,7 @@
 //! and names only: no I/O, no clients.
 
 pub mod checkpoint;
+pub mod env;
 mod position;
 mod stream;
 pub mod summary;

@@ -28,10 +28,11 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
 }
 
+/// The collector's defaults (`contract::env`).
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(contract::env::HTTP_TIMEOUT_SECONDS.default),
             retry: RetryPolicy::default(),
         }
     }

@@ -18,11 +18,12 @@ pub struct RetryPolicy {
     pub cap: Duration,
 }
 
+/// The collector's defaults (`contract::env`), waits capped at a minute.
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
-            max_attempts: 8,
-            base: Duration::from_secs(1),
+            max_attempts: contract::env::RETRY_MAX_ATTEMPTS.default,
+            base: Duration::from_millis(contract::env::RETRY_BASE_MILLIS.default),
             cap: Duration::from_secs(60),
         }
     }

@@ -116,15 +116,17 @@ pub struct Limits {
     pub batches_in_flight: usize,
 }
 
+/// The contract's defaults (`contract::env`), and batches of at most 8 MiB.
 impl Default for Limits {
     fn default() -> Self {
+        use contract::env;
         Self {
-            max_records: 10_000,
-            page_size: 1000,
-            batch_max_events: 5000,
+            max_records: env::MAX_RECORDS.default,
+            page_size: env::PAGE_SIZE.default,
+            batch_max_events: env::BATCH_MAX_EVENTS.default,
             batch_max_bytes: 8 * 1024 * 1024,
-            budget: Duration::from_secs(480),
-            batches_in_flight: 3,
+            budget: Duration::from_secs(env::RUN_BUDGET_SECONDS.default),
+            batches_in_flight: env::BATCHES_IN_FLIGHT.default,
         }
     }
 }

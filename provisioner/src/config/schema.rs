@@ -390,10 +390,7 @@ impl Config {
 
     /// The audit events checkpoint object.
     pub fn state_key(&self) -> String {
-        format!(
-            "{}/auditevents.json",
-            self.checkpoint_prefix.trim_end_matches('/')
-        )
+        contract::checkpoint::key(&self.checkpoint_prefix, contract::Stream::AuditEvents)
     }
 
     /// (stream, prefix) for each configured stream.

@@ -1,5 +1,7 @@
 //! The values templates see, derived from the config.
 
+use contract::Stream;
+use contract::env;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -151,35 +153,42 @@ impl Context {
         let checkpoint_folder = config.checkpoint_prefix.trim_matches('/').to_owned();
         let mut names: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
         names.sort_unstable();
+        // The collector's environment, named and defaulted by the contract (`contract::env`).
         let env = [
-            ("OP_API_BASE", config.events_base_url()),
-            ("GCS_BUCKET", config.bucket.name.clone()),
+            (env::OP_API_BASE, config.events_base_url()),
+            (env::GCS_BUCKET, config.bucket.name.clone()),
             (
-                "GCS_PREFIX",
+                env::prefix_variable(Stream::AuditEvents),
                 prefix_of("auditevents", config.feed_prefix.trim_matches('/')),
             ),
             (
-                "SIGNINATTEMPTS_PREFIX",
+                env::prefix_variable(Stream::SignInAttempts),
                 prefix_of(
                     "signinattempts",
                     config.signinattempts_prefix.trim_matches('/'),
                 ),
             ),
             (
-                "ITEMUSAGES_PREFIX",
+                env::prefix_variable(Stream::ItemUsages),
                 prefix_of("itemusages", config.itemusages_prefix.trim_matches('/')),
             ),
-            ("STREAMS", names.join(",")),
-            ("STATE_KEY", config.state_key()),
-            ("STATE_PREFIX", format!("{checkpoint_folder}/")),
-            ("MAX_RECORDS", config.collector.max_records.to_string()),
-            ("PAGE_SIZE", config.collector.page_size.to_string()),
+            (env::STREAMS, names.join(",")),
+            (env::STATE_KEY, config.state_key()),
+            (env::STATE_PREFIX, format!("{checkpoint_folder}/")),
             (
-                "LOOKBACK_HOURS",
+                env::MAX_RECORDS.name,
+                config.collector.max_records.to_string(),
+            ),
+            (env::PAGE_SIZE.name, config.collector.page_size.to_string()),
+            (
+                env::LOOKBACK_HOURS.name,
                 config.collector.lookback_hours.to_string(),
             ),
-            ("RUN_BUDGET_SECONDS", "480".to_owned()),
-            ("LOG_FORMAT", "json".to_owned()),
+            (
+                env::RUN_BUDGET_SECONDS.name,
+                env::RUN_BUDGET_SECONDS.default.to_string(),
+            ),
+            (env::LOG_FORMAT, "json".to_owned()),
         ];
         let env_vars = format!(
             "^@^{}",

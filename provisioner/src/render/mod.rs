@@ -75,6 +75,10 @@ pub const MODULE_FILES: &[(&str, &str)] = &[
         include_str!("../../../terraform/variables.tf"),
     ),
     ("main.tf", include_str!("../../../terraform/main.tf")),
+    (
+        "collector_env.tf",
+        include_str!("../../../terraform/collector_env.tf"),
+    ),
     ("outputs.tf", include_str!("../../../terraform/outputs.tf")),
     ("feed.tf", include_str!("../../../terraform/feed.tf")),
     (
