@@ -6,7 +6,8 @@
 //! Point a client (`STORAGE_EMULATOR_HOST`) at [`StorageProxy::endpoint`] instead of the emulator.
 //! The `storage-proxy` binary runs one from the command line for the benchmark.
 
-use std::collections::VecDeque;
+mod faults;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -15,102 +16,17 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
-use rand::{Rng as _, SeedableRng as _};
 use tokio::task::JoinHandle;
 
-/// A storage-side fault, injected into one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StorageFault {
-    /// Answer 503 without forwarding: nothing happened.
-    UnavailableBeforeForwarding,
-    /// Forward, then answer 503 instead of the emulator's answer: the request took effect.
-    UnavailableAfterForwarding,
-    /// Answer 429 without forwarding.
-    TooManyRequests,
-    /// Forward, then close the connection without an answer: the request took effect.
-    DropAfterForwarding,
-}
+pub use faults::{FaultedRequests, StorageFault, StorageFaultPlan};
 
-impl StorageFault {
-    /// Every kind, in declaration order.
-    pub const ALL: [StorageFault; 4] = [
-        StorageFault::UnavailableBeforeForwarding,
-        StorageFault::UnavailableAfterForwarding,
-        StorageFault::TooManyRequests,
-        StorageFault::DropAfterForwarding,
-    ];
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Which requests get faults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultedRequests {
-    /// Every request.
-    All,
-    /// Uploads only (`POST`/`PUT`): the writes of the exactly-once protocol.
-    Writes,
-}
-
-/// When faults are injected, besides those queued with [`StorageProxy::push_fault`].
-#[derive(Debug, Clone)]
-pub struct StorageFaultPlan {
-    random: Option<(rand_chacha::ChaCha8Rng, f64, Vec<StorageFault>)>,
-    every: Option<(u64, Vec<StorageFault>)>,
-    requests: FaultedRequests,
-}
-
-impl StorageFaultPlan {
-    /// No random faults.
-    pub fn none() -> Self {
-        Self {
-            random: None,
-            every: None,
-            requests: FaultedRequests::All,
-        }
-    }
-
-    /// Every `n`th request of `requests` gets the next of `kinds`, round robin: with `n` coprime
-    /// to the number of requests a protocol step makes, every kind lands on every step in turn.
-    pub fn every(n: u64, kinds: Vec<StorageFault>, requests: FaultedRequests) -> Self {
-        assert!(n >= 1 && !kinds.is_empty(), "n >= 1 and at least one kind");
-        Self {
-            random: None,
-            every: Some((n, kinds)),
-            requests,
-        }
-    }
-
-    /// Each request of `requests` gets one of `kinds` (chosen uniformly) with probability `rate`;
-    /// the same seed gives the same sequence of decisions.
-    pub fn random(
-        seed: u64,
-        rate: f64,
-        kinds: Vec<StorageFault>,
-        requests: FaultedRequests,
-    ) -> Self {
-        assert!(
-            (0.0..=1.0).contains(&rate) && !kinds.is_empty(),
-            "a fault rate in 0..=1 and at least one kind"
-        );
-        Self {
-            random: Some((rand_chacha::ChaCha8Rng::seed_from_u64(seed), rate, kinds)),
-            every: None,
-            requests,
-        }
-    }
-}
+use faults::Faults;
 
 #[derive(Debug)]
 struct State {
     delay: Duration,
-    plan: StorageFaultPlan,
-    queued: VecDeque<StorageFault>,
-    injected: [u64; 4],
+    faults: Faults,
     requests: u64,
-    eligible: u64,
 }
 
 #[derive(Debug)]
@@ -132,31 +48,7 @@ impl Shared {
     fn admit(&self, is_write: bool) -> (Duration, Option<StorageFault>) {
         let mut state = self.lock();
         state.requests += 1;
-        let eligible = match state.plan.requests {
-            FaultedRequests::All => true,
-            FaultedRequests::Writes => is_write,
-        };
-        if !eligible {
-            return (state.delay, None);
-        }
-        state.eligible += 1;
-        let eligible = state.eligible;
-        let mut fault = state.queued.pop_front();
-        if fault.is_none()
-            && let Some((rng, rate, kinds)) = state.plan.random.as_mut()
-            && rng.random_bool(*rate)
-        {
-            fault = Some(kinds[rng.random_range(0..kinds.len())]);
-        }
-        if fault.is_none()
-            && let Some((n, kinds)) = &state.plan.every
-            && eligible.is_multiple_of(*n)
-        {
-            fault = Some(kinds[((eligible / n - 1) % kinds.len() as u64) as usize]);
-        }
-        if let Some(fault) = fault {
-            state.injected[fault.index()] += 1;
-        }
+        let fault = state.faults.decide(is_write);
         (state.delay, fault)
     }
 }
@@ -199,11 +91,8 @@ impl StorageProxy {
                 .map_err(std::io::Error::other)?,
             state: Mutex::new(State {
                 delay: Duration::ZERO,
-                plan: StorageFaultPlan::none(),
-                queued: VecDeque::new(),
-                injected: [0; 4],
+                faults: Faults::new(),
                 requests: 0,
-                eligible: 0,
             }),
         });
         let serving = shared.clone();
@@ -246,19 +135,17 @@ impl StorageProxy {
 
     /// Replaces the fault plan (and restarts its count of eligible requests).
     pub fn set_faults(&self, plan: StorageFaultPlan) {
-        let mut state = self.shared.lock();
-        state.plan = plan;
-        state.eligible = 0;
+        self.shared.lock().faults.set_plan(plan);
     }
 
     /// Injects `fault` into the next eligible request (after earlier queued ones).
     pub fn push_fault(&self, fault: StorageFault) {
-        self.shared.lock().queued.push_back(fault);
+        self.shared.lock().faults.push(fault);
     }
 
     /// How many times `fault` was injected so far.
     pub fn injected(&self, fault: StorageFault) -> u64 {
-        self.shared.lock().injected[fault.index()]
+        self.shared.lock().faults.injected(fault)
     }
 
     /// Requests received so far.
