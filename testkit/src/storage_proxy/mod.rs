@@ -1,11 +1,13 @@
 //! A proxy in front of fake-gcs-server that adds what a real network and a real Cloud Storage do:
-//! a delay on every request, and faults on chosen requests: 503 before forwarding, 503 **after**
-//! forwarding (the write happened, the client is told it failed), 429, and a dropped connection
-//! after forwarding (the write happened, the client never hears back).
+//! a delay on every request; faults on chosen requests (503 before forwarding, 503 **after**
+//! forwarding: the write happened, the client is told it failed; 429; a dropped connection after
+//! forwarding: the write happened, the client never hears back); and Cloud Storage's permission
+//! check for one principal, answering what its [`Access`] does not allow with Cloud Storage's 403.
 //!
 //! Point a client (`STORAGE_EMULATOR_HOST`) at [`StorageProxy::endpoint`] instead of the emulator.
 //! The `storage-proxy` binary runs one from the command line for the benchmark.
 
+mod access;
 mod faults;
 
 use std::net::SocketAddr;
@@ -15,16 +17,36 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use tokio::task::JoinHandle;
 
+pub use access::Access;
 pub use faults::{FaultedRequests, StorageFault, StorageFaultPlan};
 
+use access::Permission;
 use faults::Faults;
+
+/// The principal [`StorageProxy::start`] and [`StorageProxy::start_on`] name in their denials.
+const DEFAULT_PRINCIPAL: &str = "caller@example.com";
+
+/// Headers that describe one connection, not the request: never passed on. `Content-Length` is
+/// recomputed, since bodies are passed on whole.
+const HOP_BY_HOP: [&str; 8] = [
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+];
 
 #[derive(Debug)]
 struct State {
     delay: Duration,
+    access: Access,
     faults: Faults,
     requests: u64,
 }
@@ -32,8 +54,18 @@ struct State {
 #[derive(Debug)]
 struct Shared {
     upstream: String,
+    principal: String,
     http: reqwest::Client,
     state: Mutex<State>,
+}
+
+/// What happens to an admitted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    /// The principal lacks the permission: Cloud Storage's 403, nothing forwarded.
+    Denied,
+    /// Forwarded, with this fault if any.
+    Forward(Option<StorageFault>),
 }
 
 impl Shared {
@@ -44,16 +76,23 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts the request and decides its fault, and how long to wait before handling it.
-    fn admit(&self, is_write: bool) -> (Duration, Option<StorageFault>) {
+    /// Counts the request, checks its permission and decides its fault, and how long to wait
+    /// before handling it. A denied request is answered before any fault is decided: it neither
+    /// uses up a queued fault nor counts toward the plan, as Cloud Storage refuses it before doing
+    /// anything.
+    fn admit(&self, permission: Permission, is_write: bool) -> (Duration, Admission) {
         let mut state = self.lock();
         state.requests += 1;
-        let fault = state.faults.decide(is_write);
-        (state.delay, fault)
+        let admission = if state.access.grants(permission) {
+            Admission::Forward(state.faults.decide(is_write))
+        } else {
+            Admission::Denied
+        };
+        (state.delay, admission)
     }
 }
 
-/// A running proxy on 127.0.0.1, stopped when dropped.
+/// A running proxy on 127.0.0.1 for one principal, stopped when dropped.
 #[derive(Debug)]
 pub struct StorageProxy {
     addr: SocketAddr,
@@ -61,36 +100,76 @@ pub struct StorageProxy {
     task: JoinHandle<()>,
 }
 
-/// The proxy could not forward or could not listen.
-#[derive(Debug)]
-struct ForwardError(String);
-
-impl std::fmt::Display for ForwardError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
+/// A proxy that could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageProxyError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The HTTP client that forwards to the upstream could not be built.
+    #[error("cannot build the HTTP client that forwards to the upstream: {0}")]
+    Client(#[source] reqwest::Error),
 }
 
-impl std::error::Error for ForwardError {}
+/// A request that was not forwarded, or whose answer must not reach the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ForwardError(String);
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
 
 impl StorageProxy {
     /// Starts a proxy to `upstream` (e.g. `http://127.0.0.1:4443`) on a free port of 127.0.0.1,
-    /// without delay or faults.
-    pub async fn start(upstream: &str) -> std::io::Result<StorageProxy> {
-        Self::start_on(upstream, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    /// without delay or faults, its principal (`caller@example.com`) allowed everything.
+    pub async fn start(upstream: &str) -> Result<StorageProxy, StorageProxyError> {
+        Self::start_on(upstream, loopback(0)).await
     }
 
-    /// Starts a proxy to `upstream` listening on `addr` (port 0 picks a free one).
-    pub async fn start_on(upstream: &str, addr: SocketAddr) -> std::io::Result<StorageProxy> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
+    /// Starts a proxy to `upstream` listening on `addr` (port 0 picks a free one), without delay or
+    /// faults, its principal (`caller@example.com`) allowed everything.
+    pub async fn start_on(
+        upstream: &str,
+        addr: SocketAddr,
+    ) -> Result<StorageProxy, StorageProxyError> {
+        Self::launch(upstream, addr, DEFAULT_PRINCIPAL, Access::ReadWrite).await
+    }
+
+    /// Starts a proxy to `upstream` on a free port of 127.0.0.1 for `principal` (e.g.
+    /// `collector@p.iam.gserviceaccount.com`, as Cloud Storage names it in a 403), granting
+    /// `access`, without delay or faults.
+    pub async fn start_as(
+        upstream: &str,
+        principal: &str,
+        access: Access,
+    ) -> Result<StorageProxy, StorageProxyError> {
+        Self::launch(upstream, loopback(0), principal, access).await
+    }
+
+    async fn launch(
+        upstream: &str,
+        addr: SocketAddr,
+        principal: &str,
+        access: Access,
+    ) -> Result<StorageProxy, StorageProxyError> {
+        let listen = |source| StorageProxyError::Listen { addr, source };
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(listen)?;
+        let addr = listener.local_addr().map_err(listen)?;
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            principal: principal.to_owned(),
             http: reqwest::Client::builder()
                 .build()
-                .map_err(std::io::Error::other)?,
+                .map_err(StorageProxyError::Client)?,
             state: Mutex::new(State {
                 delay: Duration::ZERO,
+                access,
                 faults: Faults::new(),
                 requests: 0,
             }),
@@ -128,7 +207,22 @@ impl StorageProxy {
         self.addr.port()
     }
 
-    /// Waits this long before handling each request (a network round trip).
+    /// The principal Cloud Storage's 403 names.
+    pub fn principal(&self) -> &str {
+        &self.shared.principal
+    }
+
+    /// What the principal may do now.
+    pub fn access(&self) -> Access {
+        self.shared.lock().access
+    }
+
+    /// Changes what the principal may do, from the next request on.
+    pub fn set_access(&self, access: Access) {
+        self.shared.lock().access = access;
+    }
+
+    /// Waits this long before handling each request (a network round trip), denied ones included.
     pub fn set_delay(&self, delay: Duration) {
         self.shared.lock().delay = delay;
     }
@@ -138,7 +232,8 @@ impl StorageProxy {
         self.shared.lock().faults.set_plan(plan);
     }
 
-    /// Injects `fault` into the next eligible request (after earlier queued ones).
+    /// Injects `fault` into the next eligible request the principal is allowed (after earlier
+    /// queued ones).
     pub fn push_fault(&self, fault: StorageFault) {
         self.shared.lock().faults.push(fault);
     }
@@ -148,7 +243,7 @@ impl StorageProxy {
         self.shared.lock().faults.injected(fault)
     }
 
-    /// Requests received so far.
+    /// Requests received so far, denied ones included.
     pub fn request_count(&self) -> u64 {
         self.shared.lock().requests
     }
@@ -160,29 +255,45 @@ impl Drop for StorageProxy {
     }
 }
 
-fn answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
-    let body = serde_json::json!({"error": {"code": status.as_u16(), "message": message}});
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+fn json(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
+        HeaderValue::from_static(content_type),
     );
     response
+}
+
+/// The proxy's own answer (an injected fault, an unreachable upstream).
+fn answer(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({"error": {"code": status.as_u16(), "message": message}});
+    json(status, "application/json", body.to_string())
 }
 
 async fn handle(
     shared: &Shared,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, ForwardError> {
+    let permission = Permission::needed(request.method(), request.uri().path());
     let is_write = matches!(
         *request.method(),
         hyper::Method::POST | hyper::Method::PUT | hyper::Method::PATCH
     );
-    let (delay, fault) = shared.admit(is_write);
+    let (delay, admission) = shared.admit(permission, is_write);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    let fault = match admission {
+        Admission::Denied => {
+            return Ok(json(
+                StatusCode::FORBIDDEN,
+                access::DENIAL_CONTENT_TYPE,
+                access::denial(&shared.principal, permission),
+            ));
+        }
+        Admission::Forward(fault) => fault,
+    };
     match fault {
         Some(StorageFault::UnavailableBeforeForwarding) => {
             return Ok(answer(
@@ -225,13 +336,7 @@ async fn forward(
         .map_or("/", |p| p.as_str())
         .to_owned();
     let mut headers = parts.headers;
-    for hop in [
-        hyper::header::HOST,
-        hyper::header::CONTENT_LENGTH,
-        hyper::header::CONNECTION,
-    ] {
-        headers.remove(hop);
-    }
+    strip_hop_by_hop(&mut headers);
     let upstream = shared
         .http
         .request(parts.method, format!("{}{path}", shared.upstream))
@@ -242,13 +347,7 @@ async fn forward(
         .map_err(|e| ForwardError(format!("forwarding to {}: {e}", shared.upstream)))?;
     let status = upstream.status();
     let mut headers = upstream.headers().clone();
-    for hop in [
-        hyper::header::CONTENT_LENGTH,
-        hyper::header::TRANSFER_ENCODING,
-        hyper::header::CONNECTION,
-    ] {
-        headers.remove(hop);
-    }
+    strip_hop_by_hop(&mut headers);
     let data = upstream
         .bytes()
         .await
@@ -257,4 +356,10 @@ async fn forward(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Ok(response)
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
 }
