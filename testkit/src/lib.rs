@@ -1,8 +1,9 @@
 //! Test support shared by the workspace's integration tests: finding the installed test tools,
-//! free loopback ports, a real fake-gcs-server on loopback, a latency and fault proxy in front of
-//! it, recording stand-ins for external commands such as `terraform` and `gcloud`, the real gcloud
-//! as an argument checker, and the local cloud (fake-gcs-server behind storage permission gates,
-//! the Pub/Sub emulator, the collector as a service, a `gcloud` shim).
+//! free loopback ports, a real fake-gcs-server on loopback, a proxy in front of it (latency, faults
+//! and Cloud Storage's permission check), recording stand-ins for external commands such as
+//! `terraform` and `gcloud`, the real gcloud as an argument checker, and the local cloud
+//! (fake-gcs-server behind a permission-checking proxy per identity, the Pub/Sub emulator, the
+//! collector as a service, a `gcloud` shim).
 
 mod cargo_bin;
 mod fake_gcs;
@@ -11,7 +12,6 @@ mod local_cloud;
 mod pubsub;
 mod reaper;
 mod standin;
-mod storage_gate;
 mod storage_proxy;
 mod tools;
 
@@ -22,6 +22,7 @@ pub use local_cloud::{Deployment, GCLOUD_SHIM, LocalCloud, ShimCall};
 pub use pubsub::{PubSubEmulator, PubSubError};
 pub use reaper::Reaped;
 pub use standin::{Call, Reply, StandIns};
-pub use storage_gate::{Access, StorageGate};
-pub use storage_proxy::{FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy};
+pub use storage_proxy::{
+    Access, FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy, StorageProxyError,
+};
 pub use tools::{free_port, tool, workspace_root};

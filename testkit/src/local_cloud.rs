@@ -1,7 +1,7 @@
 //! The local cloud: real parts wherever an emulator exists, for tests and the demo.
 //!
-//! - Storage: fake-gcs-server, reached by the collector through a [`StorageGate`] for its identity
-//!   and by the real `gcloud storage` through another gate for the operator's;
+//! - Storage: fake-gcs-server, reached by the collector through a [`StorageProxy`] checking its
+//!   identity's permissions and by the real `gcloud storage` through another for the operator's;
 //! - the trigger: the real Pub/Sub emulator with a push subscription to the collector;
 //! - Cloud Run: the real collector binary (`collector serve`) on a fixed loopback port, its standard
 //!   output and error kept as the service's logs;
@@ -23,7 +23,7 @@ use crate::FakeGcs;
 use crate::pubsub::PubSubEmulator;
 use crate::reaper::Reaped;
 use crate::standin::Reply;
-use crate::storage_gate::{Access, StorageGate};
+use crate::storage_proxy::{Access, StorageProxy};
 use crate::tools::{free_port, tool};
 
 /// The shim, written as `gcloud` into the local cloud's folder.
@@ -87,8 +87,8 @@ pub struct LocalCloud {
     deployment: Deployment,
     dir: tempfile::TempDir,
     gcs: FakeGcs,
-    operator: StorageGate,
-    collector_gate: StorageGate,
+    operator_storage: StorageProxy,
+    collector_storage: StorageProxy,
     pubsub: &'static PubSubEmulator,
     topic: String,
     collector_port: u16,
@@ -99,20 +99,23 @@ pub struct LocalCloud {
 static CLOUDS: AtomicU32 = AtomicU32::new(0);
 
 impl LocalCloud {
-    /// Starts fake-gcs-server with the deployment's bucket, the two storage gates, the topic and
+    /// Starts fake-gcs-server with the deployment's bucket, the two storage proxies, the topic and
     /// push subscription on the (shared) Pub/Sub emulator, and writes the `gcloud` shim. The
     /// collector is not started: see [`LocalCloud::start_collector`].
     pub async fn start(deployment: Deployment) -> LocalCloud {
         let gcs = FakeGcs::start().await;
         gcs.create_bucket(&deployment.bucket).await;
-        let operator =
-            StorageGate::start(&gcs.endpoint(), "operator@example.com", Access::ReadWrite).await;
-        let collector_gate = StorageGate::start(
+        let operator_storage =
+            StorageProxy::start_as(&gcs.endpoint(), "operator@example.com", Access::ReadWrite)
+                .await
+                .expect("start the operator's storage proxy");
+        let collector_storage = StorageProxy::start_as(
             &gcs.endpoint(),
             &deployment.collector_account,
             Access::ReadWrite,
         )
-        .await;
+        .await
+        .expect("start the collector's storage proxy");
         let pubsub = tokio::task::spawn_blocking(PubSubEmulator::shared)
             .await
             .expect("start the Pub/Sub emulator");
@@ -145,8 +148,8 @@ impl LocalCloud {
             deployment,
             dir,
             gcs,
-            operator,
-            collector_gate,
+            operator_storage,
+            collector_storage,
             pubsub,
             topic,
             collector_port,
@@ -164,7 +167,7 @@ impl LocalCloud {
             "real_gcloud": tool("gcloud"),
             "project": d.project,
             "region": d.region,
-            "storage_endpoint": self.operator.endpoint(),
+            "storage_endpoint": self.operator_storage.endpoint(),
             "storage_config": self.dir.path().join("storage-config"),
             "token_file": self.dir.path().join("access-token"),
             "pubsub": self.pubsub.host(),
@@ -202,7 +205,7 @@ impl LocalCloud {
         std::env::join_paths(dirs).expect("PATH entries are joinable")
     }
 
-    /// The storage emulator behind the gates.
+    /// The storage emulator behind the proxies.
     pub fn gcs(&self) -> &FakeGcs {
         &self.gcs
     }
@@ -219,12 +222,12 @@ impl LocalCloud {
 
     /// What the collector's identity may do in the bucket.
     pub fn set_collector_access(&self, access: Access) {
-        self.collector_gate.set_access(access);
+        self.collector_storage.set_access(access);
     }
 
     /// What the operator's identity (the one `gcloud storage` uses) may do in the bucket.
     pub fn set_operator_access(&self, access: Access) {
-        self.operator.set_access(access);
+        self.operator_storage.set_access(access);
     }
 
     /// When a call outside storage, logging and scheduler has every one of `args_contain` among its
@@ -271,7 +274,7 @@ impl LocalCloud {
     }
 
     /// Starts `binary serve` as the Cloud Run service: events from `api_base` with `token`, objects
-    /// through the collector's gate, `extra` settings on top. Returns once it answers `/healthz`, or
+    /// through the collector's storage proxy, `extra` settings on top. Returns once it answers `/healthz`, or
     /// once it exited (a collector that cannot start logs why and stops, as on Cloud Run).
     pub async fn start_collector(
         &self,
@@ -290,7 +293,7 @@ impl LocalCloud {
             .env("OP_API_BASE", api_base)
             .env("OP_BEARER_TOKEN", token)
             .env("GCS_BUCKET", &self.deployment.bucket)
-            .env("STORAGE_EMULATOR_HOST", self.collector_gate.endpoint())
+            .env("STORAGE_EMULATOR_HOST", self.collector_storage.endpoint())
             .env("LOG_FORMAT", "json")
             .env("RETRY_BASE_MILLIS", "5")
             .env("RETRY_MAX_ATTEMPTS", "3");

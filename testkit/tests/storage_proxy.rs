@@ -1,11 +1,12 @@
 //! The storage proxy in front of a real fake-gcs-server: it forwards faithfully, delays every
-//! request, and injects each fault with the effect it promises (before or after the write).
+//! request, injects each fault with the effect it promises (before or after the write), and
+//! refuses what its principal's access does not allow with Cloud Storage's 403, before any fault.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::{FakeGcs, FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy};
+use testkit::{Access, FakeGcs, FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy};
 
 const BUCKET: &str = "proxied";
 
@@ -161,4 +162,169 @@ async fn the_binary_delays_every_request() {
         message.contains("--delay-ms must be whole milliseconds"),
         "{message}"
     );
+}
+
+const READER: &str = "reader@acme-secops-prod.iam.gserviceaccount.com";
+
+/// A request's status and body (parsed as JSON when it is JSON), or the transport error's text.
+async fn send(request: reqwest::RequestBuilder) -> Result<(u16, serde_json::Value), String> {
+    let answer = request.send().await.map_err(|e| e.to_string())?;
+    let status = answer.status().as_u16();
+    let denial = status == 403;
+    let content_type = answer
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = answer.bytes().await.map_err(|e| e.to_string())?;
+    if denial {
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json; charset=UTF-8")
+        );
+    }
+    Ok((
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    ))
+}
+
+fn upload_with(client: &reqwest::Client, endpoint: &str, name: &str) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{endpoint}/upload/storage/v1/b/{BUCKET}/o"))
+        .query(&[("uploadType", "media"), ("name", name)])
+        .body(format!("{{\"object\":\"{name}\"}}\n"))
+}
+
+fn get_with(client: &reqwest::Client, endpoint: &str, name: &str) -> reqwest::RequestBuilder {
+    client.get(format!(
+        "{endpoint}/storage/v1/b/{BUCKET}/o/{name}?alt=media"
+    ))
+}
+
+fn list_with(client: &reqwest::Client, endpoint: &str) -> reqwest::RequestBuilder {
+    client.get(format!("{endpoint}/storage/v1/b/{BUCKET}/o"))
+}
+
+/// Cloud Storage's message for `principal` lacking `permission` on a `resource`.
+fn denied(principal: &str, permission: &str, resource: &str) -> String {
+    format!(
+        "{principal} does not have {permission} access to the Google Cloud Storage {resource}. \
+         Permission '{permission}' denied on resource (or it may not exist)."
+    )
+}
+
+#[tokio::test]
+async fn a_denied_request_is_answered_403_before_any_fault_and_never_forwarded() {
+    let gcs = FakeGcs::start().await;
+    gcs.create_bucket(BUCKET).await;
+    gcs.put(BUCKET, "existing", b"{\"object\":\"existing\"}\n")
+        .await;
+    let proxy = StorageProxy::start_as(&gcs.endpoint(), READER, Access::ReadOnly)
+        .await
+        .unwrap();
+    assert_eq!(proxy.principal(), READER);
+    assert_eq!(proxy.access(), Access::ReadOnly);
+    let (client, endpoint) = (reqwest::Client::new(), proxy.endpoint());
+
+    // A fault that would forward the write: a denied write must neither use it nor be forwarded.
+    proxy.push_fault(StorageFault::UnavailableAfterForwarding);
+    let (status, body) = send(upload_with(&client, &endpoint, "refused"))
+        .await
+        .unwrap();
+    assert_eq!(status, 403);
+    let message = denied(READER, "storage.objects.create", "object");
+    assert_eq!(
+        body,
+        serde_json::json!({"error": {"code": 403, "message": message, "errors": [
+            {"message": message, "domain": "global", "reason": "forbidden"}]}})
+    );
+    assert_eq!(gcs.object(BUCKET, "refused").await, None, "not forwarded");
+    assert_eq!(proxy.injected(StorageFault::UnavailableAfterForwarding), 0);
+
+    // The read it allows gets the queued fault, then the next one the object.
+    let (status, _) = send(get_with(&client, &endpoint, "existing"))
+        .await
+        .unwrap();
+    assert_eq!(status, 503);
+    assert_eq!(proxy.injected(StorageFault::UnavailableAfterForwarding), 1);
+    let (status, body) = send(get_with(&client, &endpoint, "existing"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({"object": "existing"}))
+    );
+
+    // A plan counts only the requests the principal is allowed: every 2nd one gets a 429.
+    proxy.set_faults(StorageFaultPlan::every(
+        2,
+        vec![StorageFault::TooManyRequests],
+        FaultedRequests::All,
+    ));
+    let mut seen = Vec::new();
+    for i in 0..3 {
+        seen.push(
+            send(upload_with(&client, &endpoint, &format!("w{i}")))
+                .await
+                .unwrap()
+                .0,
+        );
+        seen.push(send(list_with(&client, &endpoint)).await.unwrap().0);
+    }
+    assert_eq!(seen, [403, 200, 403, 429, 403, 200]);
+    assert_eq!(gcs.list(BUCKET, "w").await, Vec::<String>::new());
+    assert_eq!(proxy.injected(StorageFault::TooManyRequests), 1);
+    assert_eq!(proxy.request_count(), 9, "denied requests are counted");
+}
+
+#[tokio::test]
+async fn access_changed_at_run_time_applies_from_the_next_request() {
+    let gcs = FakeGcs::start().await;
+    gcs.create_bucket(BUCKET).await;
+    let proxy = StorageProxy::start(&gcs.endpoint()).await.unwrap();
+    assert_eq!(proxy.access(), Access::ReadWrite, "the default");
+    let principal = proxy.principal().to_owned();
+    // One client, so one kept-alive connection: access is checked per request, not per connection.
+    let (client, endpoint) = (reqwest::Client::new(), proxy.endpoint());
+    let error = |body: serde_json::Value| body["error"]["message"].as_str().unwrap().to_owned();
+
+    assert_eq!(
+        send(upload_with(&client, &endpoint, "a")).await.unwrap().0,
+        200
+    );
+
+    proxy.set_access(Access::ReadOnly);
+    let (status, body) = send(upload_with(&client, &endpoint, "b")).await.unwrap();
+    assert_eq!(status, 403);
+    assert_eq!(
+        error(body),
+        denied(&principal, "storage.objects.create", "object")
+    );
+    assert_eq!(gcs.object(BUCKET, "b").await, None);
+    assert_eq!(
+        send(get_with(&client, &endpoint, "a")).await.unwrap().0,
+        200
+    );
+    assert_eq!(send(list_with(&client, &endpoint)).await.unwrap().0, 200);
+
+    proxy.set_access(Access::None);
+    let (status, body) = send(get_with(&client, &endpoint, "a")).await.unwrap();
+    assert_eq!(status, 403);
+    assert_eq!(
+        error(body),
+        denied(&principal, "storage.objects.get", "object")
+    );
+    let (status, body) = send(list_with(&client, &endpoint)).await.unwrap();
+    assert_eq!(status, 403);
+    assert_eq!(
+        error(body),
+        denied(&principal, "storage.objects.list", "bucket")
+    );
+
+    proxy.set_access(Access::ReadWrite);
+    assert_eq!(
+        send(upload_with(&client, &endpoint, "c")).await.unwrap().0,
+        200
+    );
+    assert_eq!(gcs.list(BUCKET, "").await, ["a", "c"]);
 }

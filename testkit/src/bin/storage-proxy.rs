@@ -51,7 +51,7 @@ async fn main() -> ExitCode {
     let proxy = match testkit::StorageProxy::start_on(&upstream, addr).await {
         Ok(proxy) => proxy,
         Err(e) => {
-            eprintln!("storage-proxy: cannot listen on {addr}: {e}");
+            eprintln!("storage-proxy: {e}");
             return ExitCode::from(1);
         }
     };
