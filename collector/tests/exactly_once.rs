@@ -100,6 +100,10 @@ async fn kill_9_at_random_moments_then_rerun() {
     }
     assert!(killed >= 6, "most runs were killed mid-way ({killed})");
     eprintln!("{killed} kills, {pending_intents} left a batch recorded but not committed");
+    assert!(
+        pending_intents >= 1,
+        "some kill left a recorded batch, so the recovery path was exercised ({pending_intents})"
+    );
     world.sim.set_faults(FaultPlan::none());
     run_until_done(&world, SMALL_BATCHES, 3);
     world.assert_exactly_once().await;
@@ -309,6 +313,7 @@ async fn kill_9_while_storage_answers_slowly_and_with_faults() {
     env.push(("STORAGE_EMULATOR_HOST", &endpoint));
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed());
     let mut killed = 0;
+    let mut pending_intents = 0;
     for _ in 0..8 {
         world.sim.append(Stream::AuditEvents, 300);
         let mut child = world.spawn(&["run-once"], &env);
@@ -318,11 +323,19 @@ async fn kill_9_while_storage_answers_slowly_and_with_faults() {
             killed += 1;
         }
         child.wait().unwrap();
+        if let Some(bytes) = world.gcs.object(support::BUCKET, support::CHECKPOINT).await {
+            let checkpoint: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            pending_intents += usize::from(!checkpoint["intent"].is_null());
+        }
     }
     assert!(killed >= 4, "most runs were killed mid-way ({killed})");
     eprintln!(
-        "{killed} kills; storage faults injected: {:?}",
+        "{killed} kills, {pending_intents} left a batch recorded but not committed; storage faults injected: {:?}",
         StorageFault::ALL.map(|f| proxy.injected(f))
+    );
+    assert!(
+        pending_intents >= 1,
+        "some kill left a recorded batch ({pending_intents})"
     );
     proxy.set_faults(StorageFaultPlan::none());
     run_until_done(&world, &env, 3);

@@ -36,10 +36,15 @@ impl RetryPolicy {
         if let Some(wait) = retry_after {
             return wait.min(self.cap);
         }
-        let exponent = attempt.saturating_sub(1).min(20);
-        let ceiling = self.base.saturating_mul(1 << exponent).min(self.cap);
-        let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+        let millis = u64::try_from(self.ceiling(attempt).as_millis()).unwrap_or(u64::MAX);
         Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+
+    /// The longest wait before attempt `attempt + 1` without `Retry-After`:
+    /// `min(cap, base * 2^(attempt-1))` (full jitter draws below it).
+    pub fn ceiling(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(20);
+        self.base.saturating_mul(1 << exponent).min(self.cap)
     }
 }
 
@@ -94,12 +99,29 @@ mod tests {
             policy.wait(1, Some(Duration::from_secs(90))),
             Duration::from_secs(2)
         );
-        for attempt in 1..30 {
-            let wait = policy.wait(attempt, None);
-            let ceiling = (100u64 << (attempt - 1).min(20)).min(2000);
+        let ceilings: Vec<u64> = (1..=7)
+            .map(|attempt| policy.ceiling(attempt).as_millis() as u64)
+            .collect();
+        assert_eq!(ceilings, [100, 200, 400, 800, 1600, 2000, 2000]);
+        assert_eq!(policy.ceiling(u32::MAX), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn waits_are_drawn_across_the_whole_range_below_the_ceiling() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            base: Duration::from_millis(1000),
+            cap: Duration::from_secs(60),
+        };
+        for attempt in [1, 3, 6] {
+            let ceiling = policy.ceiling(attempt);
+            let waits: Vec<Duration> = (0..200).map(|_| policy.wait(attempt, None)).collect();
+            assert!(waits.iter().all(|w| *w <= ceiling), "attempt {attempt}");
+            // Full jitter: 200 draws all in the lower or all in the upper half would be a
+            // 1-in-2^199 event; a wait stuck at 0 or at the ceiling fails here.
             assert!(
-                wait <= Duration::from_millis(ceiling),
-                "attempt {attempt}: {wait:?}"
+                waits.iter().any(|w| *w < ceiling / 2) && waits.iter().any(|w| *w > ceiling / 2),
+                "attempt {attempt}: {waits:?}"
             );
         }
     }
