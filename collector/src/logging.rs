@@ -221,14 +221,7 @@ pub fn init(format: LogFormat) {
 /// What `log` writes as Cloud Logging JSON lines (for tests of what other modules log).
 #[cfg(test)]
 pub(crate) fn capture_json(log: impl FnOnce()) -> String {
-    let capture = tests::Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .event_format(CloudLoggingJson)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, log);
-    String::from_utf8(capture.0.lock().unwrap().clone()).unwrap()
+    tests::capture_with(CloudLoggingJson, log)
 }
 
 #[cfg(test)]
@@ -237,7 +230,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
-    pub(crate) struct Capture(pub(crate) Arc<Mutex<Vec<u8>>>);
+    struct Capture(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Capture {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -274,7 +267,7 @@ mod tests {
         assert_eq!(lines[1]["summary"]["events"], 3);
     }
 
-    fn capture_with<F>(format: F, log: impl FnOnce()) -> String
+    pub(crate) fn capture_with<F>(format: F, log: impl FnOnce()) -> String
     where
         F: FormatEvent<
                 tracing_subscriber::Registry,
