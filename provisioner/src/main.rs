@@ -332,9 +332,10 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         }
         cli::Command::CheckToken(args) => {
             let config = args.config.as_deref().map(config::load).transpose()?;
-            let streams = config
-                .as_ref()
-                .map_or_else(|| vec!["auditevents".to_owned()], |c| c.streams.clone());
+            let streams = config.as_ref().map_or_else(
+                || vec![onepassword_events::Stream::AuditEvents],
+                Config::streams,
+            );
             let base = args
                 .api_base
                 .clone()
@@ -383,7 +384,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             if !report.missing_features.is_empty() {
                 eprintln!(
                     "error: the token lacks the {} feature, so the collector would refuse to start with these streams; issue a token with those events selected (1Password: Integrations > Events Reporting)",
-                    report.missing_features.join(", ")
+                    report.missing_list()
                 );
                 return Ok(ExitCode::from(2));
             }

@@ -107,7 +107,16 @@ pub struct TokenReport {
     pub days_left: Option<i64>,
     /// Configured streams the token cannot read (by its claims or by the API), as the collector
     /// would refuse them at start-up.
-    pub missing_features: Vec<String>,
+    pub missing_features: Vec<Stream>,
+}
+
+impl TokenReport {
+    /// The configured streams the token cannot read, listed for a message:
+    /// `signinattempts, itemusages`.
+    pub fn missing_list(&self) -> String {
+        let names: Vec<&str> = self.missing_features.iter().map(|s| s.name()).collect();
+        names.join(", ")
+    }
 }
 
 /// Introspects `token` at `base` (else the host in its `aud` claim, else 1password.com's) and
@@ -115,7 +124,7 @@ pub struct TokenReport {
 pub async fn check(
     token: &Secret,
     base: Option<String>,
-    streams: &[String],
+    streams: &[Stream],
 ) -> Result<TokenReport, TokenError> {
     let claims = TokenClaims::decode(token.expose());
     let token_events_api = claims.as_ref().and_then(TokenClaims::events_base_url);
@@ -132,15 +141,15 @@ pub async fn check(
         account_uuid,
     } = client.introspect().await?;
     let expires = claims.as_ref().and_then(TokenClaims::expires_at);
-    let lacking_by_claims: Vec<Stream> = claims.as_ref().map_or_else(Vec::new, |c| {
-        c.missing(streams.iter().filter_map(|s| s.parse().ok()))
-    });
+    let lacking_by_claims: Vec<Stream> = claims
+        .as_ref()
+        .map_or_else(Vec::new, |c| c.missing(streams.iter().copied()));
     let missing_features = streams
         .iter()
+        .copied()
         .filter(|s| {
-            !features.contains(s) || lacking_by_claims.iter().any(|stream| stream.name() == *s)
+            !features.iter().any(|feature| feature == s.name()) || lacking_by_claims.contains(s)
         })
-        .cloned()
         .collect();
     Ok(TokenReport {
         events_api: base,

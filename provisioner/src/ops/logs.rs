@@ -1,5 +1,6 @@
 //! Reading the collector's run summaries and errors back from Cloud Logging.
 
+use contract::Stream;
 use serde::Serialize;
 
 use crate::config::Config;
@@ -60,8 +61,8 @@ pub fn summary_filter(config: &Config, since: Option<&str>) -> String {
 }
 
 /// The object name of `stream`'s checkpoint.
-pub fn checkpoint_key(config: &Config, stream: &str) -> String {
-    if stream == "auditevents" {
+pub fn checkpoint_key(config: &Config, stream: Stream) -> String {
+    if stream == Stream::AuditEvents {
         config.state_key()
     } else {
         format!(

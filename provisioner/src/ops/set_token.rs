@@ -84,13 +84,11 @@ pub async fn set_token(
     let report = check(
         &token,
         api_base.or_else(|| config.explicit_events_base_url()),
-        &config.streams,
+        &config.streams(),
     )
     .await?;
     if !report.missing_features.is_empty() {
-        return Err(SetTokenError::MissingFeatures(
-            report.missing_features.join(", "),
-        ));
+        return Err(SetTokenError::MissingFeatures(report.missing_list()));
     }
     let previous_versions = enabled_versions(gcloud, &config.secret)?;
     runner::run(&[crate::steps::store_token(

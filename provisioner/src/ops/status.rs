@@ -85,8 +85,9 @@ pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<St
         .first()
         .and_then(parse_run);
     let mut streams = Vec::new();
-    for (stream, _) in config.stream_prefixes() {
-        let key = checkpoint_key(config, &stream);
+    for (kind, _) in config.stream_prefixes() {
+        let stream = kind.name().to_owned();
+        let key = checkpoint_key(config, kind);
         let text = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))?;
         let (checkpoint, checkpoint_error) = match &text {
             None => (None, None),

@@ -156,7 +156,8 @@ pub fn verify(
     };
 
     let mut streams = Vec::new();
-    for (stream, prefix) in config.stream_prefixes() {
+    for (kind, prefix) in config.stream_prefixes() {
+        let stream = kind.name().to_owned();
         let record = run
             .as_ref()
             .and_then(|r| r.streams.iter().find(|s| s.stream == stream));
@@ -218,7 +219,7 @@ pub fn verify(
                     "transient" => verdict(&stream, VerdictCode::Interrupted, format!("the run was interrupted: {detail}"),
                         "nothing is lost: Pub/Sub redelivers and the next run resumes from the checkpoint; run `provision verify` again".into()),
                     _ if r.events == 0 => {
-                        let key = checkpoint_key(config, &stream);
+                        let key = checkpoint_key(config, kind);
                         let cursor = match gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))? {
                             None => "no checkpoint yet".to_owned(),
                             Some(text) => match contract::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
