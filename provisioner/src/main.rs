@@ -187,9 +187,8 @@ fn destroy(args: &cli::DestroyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run(cli::Cli::parse()).await {
+fn main() -> ExitCode {
+    match run(cli::Cli::parse()) {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
@@ -198,7 +197,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         cli::Command::Init(args) => {
             let path = &args.config.config;
@@ -290,8 +289,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
                 args.api_base.clone(),
                 timeout,
                 poll,
-            )
-            .await?;
+            )?;
             match args.format.format {
                 cli::Format::Json => println!("{}", serde_json::to_string_pretty(&rotation)?),
                 cli::Format::Text => {
@@ -349,7 +347,7 @@ async fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             {
                 eprintln!("{note}");
             }
-            let report = token::check(&secret, base, &streams).await?;
+            let report = token::check(&secret, base, &streams)?;
             // The deployment uses the config's host: compare it with the token's own, not with an
             // override.
             if let (Some(config), Some(own)) = (&config, &report.token_events_api)

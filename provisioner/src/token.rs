@@ -46,6 +46,9 @@ pub enum TokenError {
     /// The HTTP client failed.
     #[error("cannot build the HTTP client: {0}")]
     Http(reqwest::Error),
+    /// The runtime the API call runs on could not start.
+    #[error("cannot start the runtime for the Events API call: {0}")]
+    Runtime(std::io::Error),
 }
 
 fn checked(from: &'static str, text: String) -> Result<Secret, TokenError> {
@@ -121,7 +124,10 @@ impl TokenReport {
 
 /// Introspects `token` at `base` (else the host in its `aud` claim, else 1password.com's) and
 /// compares its features, as its claims and the API list them, with `streams`.
-pub async fn check(
+///
+/// Blocking: the one API call runs on a runtime of its own, on this thread, so it must not be
+/// called from async code.
+pub fn check(
     token: &Secret,
     base: Option<String>,
     streams: &[Stream],
@@ -132,14 +138,20 @@ pub async fn check(
         .or_else(|| token_events_api.clone())
         .unwrap_or_else(|| crate::config::DEFAULT_EVENTS_BASE_URL.to_owned());
     let url = base.parse().map_err(|_| TokenError::BadUrl(base.clone()))?;
-    let client =
-        Client::new(url, token.clone(), ClientOptions::default()).map_err(TokenError::Http)?;
     let Introspection {
         uuid,
         issued_at,
         features,
         account_uuid,
-    } = client.introspect().await?;
+    } = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(TokenError::Runtime)?
+        .block_on(async {
+            let client = Client::new(url, token.clone(), ClientOptions::default())
+                .map_err(TokenError::Http)?;
+            Ok::<_, TokenError>(client.introspect().await?)
+        })?;
     let expires = claims.as_ref().and_then(TokenClaims::expires_at);
     let lacking_by_claims: Vec<Stream> = claims
         .as_ref()

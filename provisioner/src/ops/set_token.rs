@@ -72,8 +72,9 @@ fn enabled_versions(gcloud: &Gcloud, secret: &str) -> Result<Vec<String>, Gcloud
         .collect())
 }
 
-/// Rotates the bearer token.
-pub async fn set_token(
+/// Rotates the bearer token. Blocking: it waits, polling every `poll`, up to `timeout` for a run
+/// with the new token.
+pub fn set_token(
     config: &Config,
     gcloud: &Gcloud,
     token: Secret,
@@ -85,8 +86,7 @@ pub async fn set_token(
         &token,
         api_base.or_else(|| config.explicit_events_base_url()),
         &config.streams(),
-    )
-    .await?;
+    )?;
     if !report.missing_features.is_empty() {
         return Err(SetTokenError::MissingFeatures(report.missing_list()));
     }
