@@ -177,6 +177,22 @@ pub fn check(
     })
 }
 
+/// The report for a person.
+pub fn to_text(report: &TokenReport) -> String {
+    let expires = match (&report.expires_at, report.days_left) {
+        (Some(at), Some(days)) => format!("{at} ({days} days left)"),
+        _ => "never (or not a JWT)".to_owned(),
+    };
+    format!(
+        "events API:   {}\nfeatures:     {}\nintegration:  {}\naccount:      {}\nissued at:    {}\nexpires at:   {expires}\n",
+        report.events_api,
+        report.features.join(", "),
+        report.integration_uuid,
+        report.account_uuid.as_deref().unwrap_or("(not reported)"),
+        report.issued_at,
+    )
+}
+
 /// What to say when `--api-base` differs from the host the token names: the override is the
 /// cause, not the token.
 pub fn override_note(api_base: &str, token: &Secret) -> Option<String> {
@@ -191,6 +207,40 @@ pub fn override_note(api_base: &str, token: &Secret) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_reads_line_by_line() {
+        let mut report = TokenReport {
+            events_api: "https://events.1password.com".into(),
+            token_events_api: None,
+            features: vec!["auditevents".into(), "signinattempts".into()],
+            token_features: None,
+            integration_uuid: "integration".into(),
+            account_uuid: Some("account".into()),
+            issued_at: "2026-01-01T00:00:00Z".into(),
+            expires_at: Some("2026-03-01T00:00:00+00:00".into()),
+            days_left: Some(30),
+            missing_features: vec![Stream::SignInAttempts, Stream::ItemUsages],
+        };
+        assert_eq!(
+            to_text(&report),
+            "events API:   https://events.1password.com\n\
+             features:     auditevents, signinattempts\n\
+             integration:  integration\n\
+             account:      account\n\
+             issued at:    2026-01-01T00:00:00Z\n\
+             expires at:   2026-03-01T00:00:00+00:00 (30 days left)\n"
+        );
+        assert_eq!(report.missing_list(), "signinattempts, itemusages");
+        report.account_uuid = None;
+        report.days_left = None;
+        let text = to_text(&report);
+        assert!(text.contains("account:      (not reported)\n"), "{text}");
+        assert!(
+            text.ends_with("expires at:   never (or not a JWT)\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn errors_print_their_cause_once() {

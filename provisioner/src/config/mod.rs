@@ -25,6 +25,12 @@ pub const STARTER: &str = include_str!("../../../templates/onepassword-secops.ya
 /// A config file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A command needs the file, and it does not exist.
+    #[error("{path} does not exist; create it with `provision init --config {path}`")]
+    Missing {
+        /// The file.
+        path: String,
+    },
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
