@@ -61,7 +61,7 @@ pub fn apply(config: &Config, options: &ApplyOptions) -> Result<Instructions, Ap
     } else {
         Some(token::read_token()?)
     };
-    render::into(config, engine, out, None)?;
+    render::for_run(config, engine, out, None)?;
     let plan = steps::apply(engine, out, config, secret, &options.source, &image);
     let total = plan.foundation.len() + plan.service.len();
     runner::run_part(&plan.foundation, 1, total)?;
@@ -70,7 +70,7 @@ pub fn apply(config: &Config, options: &ApplyOptions) -> Result<Instructions, Ap
         eprintln!("collector {version}: {pinned}");
         // The service is created with the pinned image (still through the remote repository,
         // which stays in the render); later applies leave images to `deploy`.
-        render::into(config, engine, out, Some(&pinned))?;
+        render::for_run(config, engine, out, Some(&pinned))?;
     }
     runner::run_part(&plan.service, plan.foundation.len() + 1, total)?;
     Ok(feed::instructions(config, engine))

@@ -75,7 +75,7 @@ fn bucket_in_state(state_list: &str) -> bool {
 /// Removes what `config` describes with `options.engine`.
 pub fn destroy(config: &Config, options: &DestroyOptions) -> Result<Destroyed, DestroyError> {
     let (engine, out) = (options.engine, &options.out);
-    render::into(config, engine, out, None)?;
+    render::for_run(config, engine, out, None)?;
     let bucket_in_state = match engine {
         Engine::Terraform => {
             runner::run(&[steps::destroy_init(out)])?;

@@ -22,7 +22,7 @@ pub enum PlanError {
 
 /// Renders `config` for `engine` into `out` and plans it there.
 pub fn plan(config: &Config, engine: Engine, out: &Path) -> Result<(), PlanError> {
-    render::into(config, engine, out, None)?;
+    render::for_run(config, engine, out, None)?;
     runner::run(&steps::plan(engine, out))?;
     Ok(())
 }

@@ -75,7 +75,7 @@ pub fn check(config: &Config, engine: Engine, out: &Path) -> Result<usize, Check
 
 /// Renders `engine`'s files for `config` below `out` (the service running `image` when given)
 /// for a command to run, saying so on standard error.
-pub fn into(
+pub fn for_run(
     config: &Config,
     engine: Engine,
     out: &Path,
@@ -85,4 +85,35 @@ pub fn into(
     render::write(out, &files)?;
     eprintln!("rendered {} files into {}", files.len(), out.display());
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_counts_matching_files_and_fails_with_the_differences() {
+        let config = crate::config::parse(
+            "test.yaml",
+            "project_id: acme-secops-prod\nregion: us-central1\n",
+        )
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let written = render(&config, Engine::Gcloud, dir.path()).unwrap();
+        assert_eq!(written.len(), 2);
+        assert_eq!(check(&config, Engine::Gcloud, dir.path()).unwrap(), 2);
+        std::fs::write(&written[0], "edited\n").unwrap();
+        let drift = check(&config, Engine::Gcloud, dir.path()).unwrap_err();
+        let CheckError::Drift { diff, engine, .. } = &drift else {
+            panic!("{drift:?}");
+        };
+        assert_eq!(*engine, Engine::Gcloud);
+        assert!(diff.contains("-edited"), "{diff}");
+        assert!(
+            drift
+                .to_string()
+                .contains("run `provision render --engine gcloud --out"),
+            "{drift}"
+        );
+    }
 }
