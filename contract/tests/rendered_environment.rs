@@ -56,7 +56,6 @@ fn check_against(config: &Config, mut vars: Vars, engine: &str) {
         .stream_prefixes()
         .into_iter()
         .map(|(stream, prefix)| {
-            let stream: Stream = stream.parse().unwrap();
             let key = contract::checkpoint::key(&config.checkpoint_prefix, stream);
             (stream, prefix, key)
         })

@@ -102,6 +102,15 @@ pub enum EngineArg {
     Gcloud,
 }
 
+impl From<EngineArg> for provisioner::render::Engine {
+    fn from(arg: EngineArg) -> Self {
+        match arg {
+            EngineArg::Terraform => Self::Terraform,
+            EngineArg::Gcloud => Self::Gcloud,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
     Text,

@@ -1,15 +1,16 @@
 //! What to enter in Google SecOps for each stream's "Google Cloud Storage V2" feed, and the grant
 //! the SecOps service account needs.
 
+use contract::Stream;
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, SourceDeletion};
 
 /// One feed to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Feed {
     /// The stream.
-    pub stream: String,
+    pub stream: Stream,
     /// Suggested feed name.
     pub feed_name: String,
     /// Source type to pick.
@@ -47,42 +48,42 @@ pub struct Instructions {
     pub feeds_automated: bool,
 }
 
-fn log_type(stream: &str) -> (&'static str, &'static str, &'static str) {
+fn log_type(stream: Stream) -> (&'static str, &'static str, &'static str) {
     match stream {
-        "auditevents" => (
+        Stream::AuditEvents => (
             "1Password Audit Events",
             "1Password Audit Events",
             "ONEPASSWORD_AUDIT_EVENTS",
         ),
-        "signinattempts" => ("1Password Sign-in Attempts", "1Password", "ONEPASSWORD"),
-        _ => ("1Password Item Usages", "1Password", "ONEPASSWORD"),
+        Stream::SignInAttempts => ("1Password Sign-in Attempts", "1Password", "ONEPASSWORD"),
+        Stream::ItemUsages => ("1Password Item Usages", "1Password", "ONEPASSWORD"),
     }
 }
 
 /// The instructions for `config`; `engine` decides whether the feeds are created for you (only
 /// Terraform can create them, when the config names the SecOps instance).
 pub fn instructions(config: &Config, engine: crate::render::Engine) -> Instructions {
-    let role = if config.secops.source_deletion == "on_success" {
-        "roles/storage.objectUser"
-    } else {
-        "roles/storage.objectViewer"
+    let deletion = config.secops.source_deletion.get();
+    let role = match deletion {
+        SourceDeletion::Never => "roles/storage.objectViewer",
+        SourceDeletion::OnSuccess => "roles/storage.objectUser",
     };
     let feeds = config
         .stream_prefixes()
         .into_iter()
         .map(|(stream, prefix)| {
-            let (name, log_type, id) = log_type(&stream);
+            let (name, log_type, id) = log_type(stream);
             Feed {
                 feed_name: format!("{name} Logs"),
                 source_type: "Google Cloud Storage V2".into(),
                 log_type: log_type.into(),
                 log_type_id: id.into(),
                 bucket_url: format!("gs://{}/{prefix}/", config.bucket.name),
-                source_deletion: if config.secops.source_deletion == "on_success" {
-                    "Delete transferred files and empty directories".into()
-                } else {
-                    "Never".into()
-                },
+                source_deletion: match deletion {
+                    SourceDeletion::Never => "Never",
+                    SourceDeletion::OnSuccess => "Delete transferred files and empty directories",
+                }
+                .into(),
                 max_file_age_days: config
                     .secops
                     .max_file_age_days

@@ -46,6 +46,9 @@ pub enum TokenError {
     /// The HTTP client failed.
     #[error("cannot build the HTTP client: {0}")]
     Http(reqwest::Error),
+    /// The runtime the API call runs on could not start.
+    #[error("cannot start the runtime for the Events API call: {0}")]
+    Runtime(std::io::Error),
 }
 
 fn checked(from: &'static str, text: String) -> Result<Secret, TokenError> {
@@ -107,15 +110,27 @@ pub struct TokenReport {
     pub days_left: Option<i64>,
     /// Configured streams the token cannot read (by its claims or by the API), as the collector
     /// would refuse them at start-up.
-    pub missing_features: Vec<String>,
+    pub missing_features: Vec<Stream>,
+}
+
+impl TokenReport {
+    /// The configured streams the token cannot read, listed for a message:
+    /// `signinattempts, itemusages`.
+    pub fn missing_list(&self) -> String {
+        let names: Vec<&str> = self.missing_features.iter().map(|s| s.name()).collect();
+        names.join(", ")
+    }
 }
 
 /// Introspects `token` at `base` (else the host in its `aud` claim, else 1password.com's) and
 /// compares its features, as its claims and the API list them, with `streams`.
-pub async fn check(
+///
+/// Blocking: the one API call runs on a runtime of its own, on this thread, so it must not be
+/// called from async code.
+pub fn check(
     token: &Secret,
     base: Option<String>,
-    streams: &[String],
+    streams: &[Stream],
 ) -> Result<TokenReport, TokenError> {
     let claims = TokenClaims::decode(token.expose());
     let token_events_api = claims.as_ref().and_then(TokenClaims::events_base_url);
@@ -123,24 +138,30 @@ pub async fn check(
         .or_else(|| token_events_api.clone())
         .unwrap_or_else(|| crate::config::DEFAULT_EVENTS_BASE_URL.to_owned());
     let url = base.parse().map_err(|_| TokenError::BadUrl(base.clone()))?;
-    let client =
-        Client::new(url, token.clone(), ClientOptions::default()).map_err(TokenError::Http)?;
     let Introspection {
         uuid,
         issued_at,
         features,
         account_uuid,
-    } = client.introspect().await?;
+    } = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(TokenError::Runtime)?
+        .block_on(async {
+            let client = Client::new(url, token.clone(), ClientOptions::default())
+                .map_err(TokenError::Http)?;
+            Ok::<_, TokenError>(client.introspect().await?)
+        })?;
     let expires = claims.as_ref().and_then(TokenClaims::expires_at);
-    let lacking_by_claims: Vec<Stream> = claims.as_ref().map_or_else(Vec::new, |c| {
-        c.missing(streams.iter().filter_map(|s| s.parse().ok()))
-    });
+    let lacking_by_claims: Vec<Stream> = claims
+        .as_ref()
+        .map_or_else(Vec::new, |c| c.missing(streams.iter().copied()));
     let missing_features = streams
         .iter()
+        .copied()
         .filter(|s| {
-            !features.contains(s) || lacking_by_claims.iter().any(|stream| stream.name() == *s)
+            !features.iter().any(|feature| feature == s.name()) || lacking_by_claims.contains(s)
         })
-        .cloned()
         .collect();
     Ok(TokenReport {
         events_api: base,
@@ -154,6 +175,22 @@ pub async fn check(
         days_left: expires.map(|t| (t - chrono::Utc::now()).num_days()),
         missing_features,
     })
+}
+
+/// The report for a person.
+pub fn to_text(report: &TokenReport) -> String {
+    let expires = match (&report.expires_at, report.days_left) {
+        (Some(at), Some(days)) => format!("{at} ({days} days left)"),
+        _ => "never (or not a JWT)".to_owned(),
+    };
+    format!(
+        "events API:   {}\nfeatures:     {}\nintegration:  {}\naccount:      {}\nissued at:    {}\nexpires at:   {expires}\n",
+        report.events_api,
+        report.features.join(", "),
+        report.integration_uuid,
+        report.account_uuid.as_deref().unwrap_or("(not reported)"),
+        report.issued_at,
+    )
 }
 
 /// What to say when `--api-base` differs from the host the token names: the override is the
@@ -170,6 +207,40 @@ pub fn override_note(api_base: &str, token: &Secret) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_reads_line_by_line() {
+        let mut report = TokenReport {
+            events_api: "https://events.1password.com".into(),
+            token_events_api: None,
+            features: vec!["auditevents".into(), "signinattempts".into()],
+            token_features: None,
+            integration_uuid: "integration".into(),
+            account_uuid: Some("account".into()),
+            issued_at: "2026-01-01T00:00:00Z".into(),
+            expires_at: Some("2026-03-01T00:00:00+00:00".into()),
+            days_left: Some(30),
+            missing_features: vec![Stream::SignInAttempts, Stream::ItemUsages],
+        };
+        assert_eq!(
+            to_text(&report),
+            "events API:   https://events.1password.com\n\
+             features:     auditevents, signinattempts\n\
+             integration:  integration\n\
+             account:      account\n\
+             issued at:    2026-01-01T00:00:00Z\n\
+             expires at:   2026-03-01T00:00:00+00:00 (30 days left)\n"
+        );
+        assert_eq!(report.missing_list(), "signinattempts, itemusages");
+        report.account_uuid = None;
+        report.days_left = None;
+        let text = to_text(&report);
+        assert!(text.contains("account:      (not reported)\n"), "{text}");
+        assert!(
+            text.ends_with("expires at:   never (or not a JWT)\n"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn errors_print_their_cause_once() {

@@ -239,3 +239,88 @@ fn derived_names_must_fit_their_limits() {
     let too_long = format!("{base}topic: t{}\n", "x".repeat(243));
     assert!(error(&too_long).contains("-dead-letter"));
 }
+
+/// A misspelled member of each closed set (storage class, source deletion option, stream) does not
+/// stop the parse: each is reported with the spellings it could have been, next to the config's
+/// unrelated problems, in the file's order.
+#[test]
+fn misspelled_choices_are_reported_with_the_others_naming_the_allowed_spellings() {
+    let text = r#"
+project_id: Acme
+region: us-central1
+bucket:
+  storage_class: standard
+streams: [auditevents, SignInAttempts]
+collector:
+  page_size: 0
+secops:
+  source_deletion: always
+"#;
+    let Err(config::ConfigError::Invalid { problems, .. }) = config::parse("test.yaml", text)
+    else {
+        panic!("accepted: {text}");
+    };
+    let found: Vec<(&str, &str, &str)> = problems
+        .iter()
+        .map(|p| (p.key.as_str(), p.value.as_str(), p.rule.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "project_id",
+                "Acme",
+                "is not a project id: 6-30 lowercase letters, digits or hyphens, starting with a letter, not ending with a hyphen"
+            ),
+            (
+                "bucket.storage_class",
+                "standard",
+                "must be STANDARD, NEARLINE, COLDLINE or ARCHIVE"
+            ),
+            (
+                "streams",
+                "SignInAttempts",
+                "is not a stream: use auditevents, signinattempts or itemusages"
+            ),
+            (
+                "collector.page_size",
+                "0",
+                "must be between 1 and 1000 (the Events API's limit)"
+            ),
+            (
+                "secops.source_deletion",
+                "always",
+                "must be never (the bucket's lifecycle rule deletes objects) or on_success (SecOps deletes what it ingested)"
+            ),
+        ]
+    );
+}
+
+/// Validation never reads a misspelled stream as a stream (reading one panics): it has no feed
+/// prefix to overlap another's, and its repetition is reported like any other.
+#[test]
+fn a_misspelled_stream_is_reported_never_read() {
+    let text = "project_id: acme-secops-prod\nregion: us-central1\nstreams: [auditevents, logins, logins]\n";
+    let Err(config::ConfigError::Invalid { problems, .. }) = config::parse("test.yaml", text)
+    else {
+        panic!("accepted: {text}");
+    };
+    let found: Vec<(&str, &str)> = problems
+        .iter()
+        .map(|p| (p.key.as_str(), p.rule.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "streams",
+                "is not a stream: use auditevents, signinattempts or itemusages"
+            ),
+            (
+                "streams",
+                "is not a stream: use auditevents, signinattempts or itemusages"
+            ),
+            ("streams", "is listed twice"),
+        ]
+    );
+}

@@ -371,7 +371,10 @@ async fn status_reads_the_last_week_and_shows_the_newest_run() {
     assert!(out.status.success(), "{}", stderr(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let stream = &status["streams"][0];
-    assert_eq!(status["last_run"]["streams"][0]["events"], 40, "{status:#}");
+    assert_eq!(
+        status["last_run"]["summary"]["streams"][0]["events"], 40,
+        "{status:#}"
+    );
     assert_eq!(stream["last_run_events"], 40);
     assert_eq!(stream["last_run_outcome"], "drained");
     assert_eq!(stream["events_total"], 140);

@@ -65,13 +65,55 @@ fn the_starter_config_round_trips_to_the_guides_defaults() {
         ),
         ("0 * * * *", "UTC")
     );
-    assert_eq!(config.streams, ["auditevents"]);
+    assert_eq!(config.streams(), [onepassword_events::Stream::AuditEvents]);
     assert_eq!(config.events_base_url(), "https://events.1password.com");
     let minimal = example("minimal");
     assert_eq!(
         (minimal.bucket, minimal.topic, minimal.schedule),
         (config.bucket, config.topic, config.schedule)
     );
+}
+
+/// Every member of each closed set, written into the starter where `provision init` puts it, is
+/// read as that member, and a parsed config written back as YAML reads back the same.
+#[test]
+fn every_choice_round_trips_through_the_starter() {
+    use config::{Closed as _, SourceDeletion, StorageClass};
+    use onepassword_events::Stream;
+
+    let starter = config::parse("starter", config::STARTER).unwrap();
+    assert_eq!(starter.bucket.storage_class.get(), StorageClass::Standard);
+    assert_eq!(starter.secops.source_deletion.get(), SourceDeletion::Never);
+    assert_eq!(starter.streams(), [Stream::AuditEvents]);
+
+    let with = |from: &str, to: &str| {
+        assert!(
+            config::STARTER.contains(from),
+            "the starter has no {from:?}"
+        );
+        let text = config::STARTER.replacen(from, to, 1);
+        let config = config::parse("edited starter", &text).unwrap();
+        let written = yaml_serde::to_string(&config).unwrap();
+        assert_eq!(config::parse("written back", &written).unwrap(), config);
+        config
+    };
+    for class in StorageClass::ALL {
+        let config = with(
+            "storage_class: STANDARD",
+            &format!("storage_class: {}", config::spelling(*class)),
+        );
+        assert_eq!(config.bucket.storage_class.get(), *class);
+    }
+    for option in SourceDeletion::ALL {
+        let config = with(
+            "source_deletion: never",
+            &format!("source_deletion: {}", config::spelling(*option)),
+        );
+        assert_eq!(config.secops.source_deletion.get(), *option);
+    }
+    let all = Stream::ALL.map(|s| s.name()).join("\n  - ");
+    let config = with("  - auditevents", &format!("  - {all}"));
+    assert_eq!(config.streams(), Stream::ALL);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The provisioner's one YAML file: schema with the guide's defaults, loading, and validation that
 //! reports every problem at once.
 
+mod closed;
 mod cron;
 mod names;
 mod problem;
@@ -8,12 +9,13 @@ mod regions;
 mod schema;
 mod validate;
 
+pub use closed::{Closed, OneOf, spelling};
 pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, silence_seconds};
 pub use problem::Problem;
 pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{
     Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
-    Terraform,
+    SourceDeletion, StorageClass, Terraform,
 };
 pub use validate::validate;
 
@@ -23,6 +25,12 @@ pub const STARTER: &str = include_str!("../../../templates/onepassword-secops.ya
 /// A config file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A command needs the file, and it does not exist.
+    #[error("{path} does not exist; create it with `provision init --config {path}`")]
+    Missing {
+        /// The file.
+        path: String,
+    },
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {

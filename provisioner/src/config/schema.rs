@@ -1,12 +1,14 @@
 //! The config's shape and defaults (the guide's names).
 
+use std::fmt;
+
+use contract::Stream;
 use serde::{Deserialize, Serialize};
+
+use super::closed::{Closed, OneOf, spelling};
 
 fn d_bucket() -> String {
     "onepassword-audit-secops-logs".into()
-}
-fn d_storage_class() -> String {
-    "STANDARD".into()
 }
 fn d_retention() -> u32 {
     180
@@ -41,8 +43,8 @@ fn d_cron() -> String {
 fn d_tz() -> String {
     "UTC".into()
 }
-fn d_streams() -> Vec<String> {
-    vec!["auditevents".into()]
+fn d_streams() -> Vec<OneOf<Stream>> {
+    vec![Stream::AuditEvents.into()]
 }
 /// The Events API of accounts on 1password.com.
 pub const DEFAULT_EVENTS_BASE_URL: &str = "https://events.1password.com";
@@ -103,9 +105,9 @@ pub struct Config {
     /// The scheduler job.
     #[serde(default)]
     pub schedule: Schedule,
-    /// Streams to collect.
+    /// Streams to collect; read them with [`Config::streams`].
     #[serde(default = "d_streams")]
-    pub streams: Vec<String>,
+    pub streams: Vec<OneOf<Stream>>,
     /// The Events API: a region (`1password.com`, `ent.1password.com`, `1password.ca`,
     /// `1password.eu`) or an explicit `https://` base URL.
     #[serde(default)]
@@ -168,8 +170,8 @@ pub struct Alerting {
 pub struct Secops {
     /// The feed's service account ("Get Service Account" on the feed page); granted bucket read.
     pub service_account: Option<String>,
-    /// `never` (recommended) or `on_success`.
-    pub source_deletion: String,
+    /// What SecOps does with the objects it ingested.
+    pub source_deletion: OneOf<SourceDeletion>,
     /// Maximum file age in days.
     pub max_file_age_days: u32,
     /// When set, Terraform creates the feeds in this instance.
@@ -180,10 +182,48 @@ impl Default for Secops {
     fn default() -> Self {
         Self {
             service_account: None,
-            source_deletion: "never".into(),
+            source_deletion: SourceDeletion::Never.into(),
             max_file_age_days: 180,
             instance: None,
         }
+    }
+}
+
+/// What a SecOps feed does with the objects it ingested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceDeletion {
+    /// Keep them; the bucket's lifecycle rule deletes them (recommended).
+    Never,
+    /// SecOps deletes each object once ingested, which needs write access to the bucket.
+    OnSuccess,
+}
+
+impl Closed for SourceDeletion {
+    const ALL: &'static [Self] = &[SourceDeletion::Never, SourceDeletion::OnSuccess];
+}
+
+impl SourceDeletion {
+    /// What the option means, for messages.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            SourceDeletion::Never => "the bucket's lifecycle rule deletes objects",
+            SourceDeletion::OnSuccess => "SecOps deletes what it ingested",
+        }
+    }
+
+    /// The feed's `source_deletion_option` as the SecOps API (and the Terraform module) name it.
+    pub fn feed_option(self) -> &'static str {
+        match self {
+            SourceDeletion::Never => "NEVER",
+            SourceDeletion::OnSuccess => "ON_SUCCESS",
+        }
+    }
+}
+
+impl fmt::Display for SourceDeletion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&spelling(*self))
     }
 }
 
@@ -207,7 +247,7 @@ pub struct Bucket {
     /// Location; defaults to the region.
     pub location: Option<String>,
     /// Storage class.
-    pub storage_class: String,
+    pub storage_class: OneOf<StorageClass>,
     /// Objects are deleted this many days after creation (lifecycle rule).
     pub retention_days: u32,
 }
@@ -217,9 +257,38 @@ impl Default for Bucket {
         Self {
             name: d_bucket(),
             location: None,
-            storage_class: d_storage_class(),
+            storage_class: StorageClass::Standard.into(),
             retention_days: d_retention(),
         }
+    }
+}
+
+/// A Cloud Storage class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum StorageClass {
+    /// No minimum storage duration; for data read often.
+    Standard,
+    /// 30 days' minimum storage; for data read once a month or less.
+    Nearline,
+    /// 90 days' minimum storage; for data read once a quarter or less.
+    Coldline,
+    /// 365 days' minimum storage; for data read less than once a year.
+    Archive,
+}
+
+impl Closed for StorageClass {
+    const ALL: &'static [Self] = &[
+        StorageClass::Standard,
+        StorageClass::Nearline,
+        StorageClass::Coldline,
+        StorageClass::Archive,
+    ];
+}
+
+impl fmt::Display for StorageClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&spelling(*self))
     }
 }
 
@@ -393,18 +462,35 @@ impl Config {
         contract::checkpoint::key(&self.checkpoint_prefix, contract::Stream::AuditEvents)
     }
 
+    /// The configured streams, in the config's order.
+    pub fn streams(&self) -> Vec<Stream> {
+        self.streams.iter().map(OneOf::get).collect()
+    }
+
+    /// `stream`'s feed prefix, without slashes at either end.
+    pub fn prefix(&self, stream: Stream) -> String {
+        let prefix = match stream {
+            Stream::AuditEvents => &self.feed_prefix,
+            Stream::SignInAttempts => &self.signinattempts_prefix,
+            Stream::ItemUsages => &self.itemusages_prefix,
+        };
+        prefix.trim_matches('/').to_owned()
+    }
+
     /// (stream, prefix) for each configured stream.
-    pub fn stream_prefixes(&self) -> Vec<(String, String)> {
-        self.streams
-            .iter()
-            .map(|s| {
-                let prefix = match s.as_str() {
-                    "signinattempts" => self.signinattempts_prefix.clone(),
-                    "itemusages" => self.itemusages_prefix.clone(),
-                    _ => self.feed_prefix.clone(),
-                };
-                (s.clone(), prefix.trim_matches('/').to_owned())
-            })
+    pub fn stream_prefixes(&self) -> Vec<(Stream, String)> {
+        self.streams()
+            .into_iter()
+            .map(|stream| (stream, self.prefix(stream)))
             .collect()
+    }
+}
+
+/// The config key of `stream`'s feed prefix (the one [`Config::prefix`] reads).
+pub fn prefix_key(stream: Stream) -> &'static str {
+    match stream {
+        Stream::AuditEvents => "feed_prefix",
+        Stream::SignInAttempts => "signinattempts_prefix",
+        Stream::ItemUsages => "itemusages_prefix",
     }
 }

@@ -2,16 +2,17 @@
 //! template is restricted to characters that cannot break out of HCL strings or shell words, and the
 //! templates quote every value anyway.
 
-use super::Config;
+use contract::Stream;
+
+use super::closed::{Closed as _, alternatives, either, spelling};
 use super::cron::{longest_interval_seconds, silence_seconds, valid_cron};
 use super::names::{
     bucket_name, chars, dns_label, lower_alnum, prefix, time_zone, under, url_host,
 };
 use super::problem::Problem;
 use super::regions::{EVENTS_REGIONS, REGIONS};
-
-/// The streams the collector knows.
-pub const STREAMS: &[&str] = &["auditevents", "signinattempts", "itemusages"];
+use super::schema::prefix_key;
+use super::{Config, SourceDeletion, StorageClass};
 
 /// Every problem in `config`.
 pub fn validate(config: &Config) -> Vec<Problem> {
@@ -49,11 +50,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         );
     }
     check(
-        ["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"]
-            .contains(&config.bucket.storage_class.as_str()),
+        config.bucket.storage_class.checked().is_ok(),
         "bucket.storage_class",
-        &config.bucket.storage_class,
-        "must be STANDARD, NEARLINE, COLDLINE or ARCHIVE",
+        &config.bucket.storage_class.to_string(),
+        &format!("must be {}", either::<StorageClass>()),
     );
     check(
         (1..=3650).contains(&config.bucket.retention_days),
@@ -76,17 +76,14 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be a folder path of letters, digits, '-', '_' and '.', separated by '/'",
         );
     }
-    let mut known: Vec<(String, String)> = Vec::new();
-    for (stream, feed) in config.stream_prefixes() {
-        if STREAMS.contains(&stream.as_str()) && !known.iter().any(|(s, _)| *s == stream) {
-            known.push((stream, feed));
+    // The prefixes of the streams spelled right, each once (the misspelled and repeated are
+    // reported below).
+    let mut known: Vec<(Stream, String)> = Vec::new();
+    for stream in config.streams.iter().filter_map(|s| s.checked().ok()) {
+        if !known.iter().any(|(s, _)| *s == stream) {
+            known.push((stream, config.prefix(stream)));
         }
     }
-    let prefix_key = |stream: &str| match stream {
-        "signinattempts" => "signinattempts_prefix",
-        "itemusages" => "itemusages_prefix",
-        _ => "feed_prefix",
-    };
     for (i, (stream, feed)) in known.iter().enumerate() {
         check(
             !under(&config.checkpoint_prefix, feed) && !under(feed, &config.checkpoint_prefix),
@@ -99,7 +96,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         for (other, other_feed) in &known[i + 1..] {
             check(
                 !under(feed, other_feed) && !under(other_feed, feed),
-                prefix_key(stream),
+                prefix_key(*stream),
                 feed,
                 &format!(
                     "overlaps the {other} prefix {other_feed:?}; each stream needs its own folder for its own feed"
@@ -160,23 +157,24 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         "is not an IANA time zone such as UTC or Europe/Paris",
     );
 
+    let all_streams: Vec<String> = Stream::ALL.iter().map(|s| spelling(*s)).collect();
     check(
         !config.streams.is_empty(),
         "streams",
         "",
-        "must name at least one of auditevents, signinattempts, itemusages",
+        &format!("must name at least one of {}", all_streams.join(", ")),
     );
     for (i, stream) in config.streams.iter().enumerate() {
         check(
-            STREAMS.contains(&stream.as_str()),
+            stream.checked().is_ok(),
             "streams",
-            stream,
-            "is not a stream: use auditevents, signinattempts or itemusages",
+            &stream.to_string(),
+            &format!("is not a stream: use {}", either::<Stream>()),
         );
         check(
             !config.streams[..i].contains(stream),
             "streams",
-            stream,
+            &stream.to_string(),
             "is listed twice",
         );
     }
@@ -378,10 +376,17 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         );
     }
     check(
-        ["never", "on_success"].contains(&secops.source_deletion.as_str()),
+        secops.source_deletion.checked().is_ok(),
         "secops.source_deletion",
-        &secops.source_deletion,
-        "must be never (the bucket's lifecycle rule deletes objects) or on_success (SecOps deletes what it ingested)",
+        &secops.source_deletion.to_string(),
+        &format!(
+            "must be {}",
+            alternatives(
+                SourceDeletion::ALL
+                    .iter()
+                    .map(|option| format!("{option} ({})", option.meaning()))
+            )
+        ),
     );
     check(
         (1..=3650).contains(&secops.max_file_age_days),

@@ -72,8 +72,9 @@ fn enabled_versions(gcloud: &Gcloud, secret: &str) -> Result<Vec<String>, Gcloud
         .collect())
 }
 
-/// Rotates the bearer token.
-pub async fn set_token(
+/// Rotates the bearer token. Blocking: it waits, polling every `poll`, up to `timeout` for a run
+/// with the new token.
+pub fn set_token(
     config: &Config,
     gcloud: &Gcloud,
     token: Secret,
@@ -84,13 +85,10 @@ pub async fn set_token(
     let report = check(
         &token,
         api_base.or_else(|| config.explicit_events_base_url()),
-        &config.streams,
-    )
-    .await?;
+        &config.streams(),
+    )?;
     if !report.missing_features.is_empty() {
-        return Err(SetTokenError::MissingFeatures(
-            report.missing_features.join(", "),
-        ));
+        return Err(SetTokenError::MissingFeatures(report.missing_list()));
     }
     let previous_versions = enabled_versions(gcloud, &config.secret)?;
     runner::run(&[crate::steps::store_token(
@@ -151,4 +149,118 @@ pub async fn set_token(
         runs_with_another_token,
         disabled_versions,
     })
+}
+
+/// What was done, for a person.
+pub fn to_text(rotation: &Rotation) -> String {
+    let mut out = match (&rotation.token.expires_at, rotation.token.days_left) {
+        (Some(at), Some(days)) => {
+            format!("new token stored; it expires at {at} ({days} days left)\n")
+        }
+        _ => "new token stored; it does not expire\n".to_owned(),
+    };
+    if rotation.collector_confirmed {
+        let disabled = if rotation.disabled_versions.is_empty() {
+            "none".to_owned()
+        } else {
+            rotation.disabled_versions.join(", ")
+        };
+        out.push_str(&format!(
+            "a run succeeded with it; disabled old versions: {disabled}\n"
+        ));
+    }
+    out
+}
+
+/// Why the rotation is not finished, when no run confirmed the new token within `timeout`: the
+/// old versions stay enabled, and what to do.
+pub fn unconfirmed(rotation: &Rotation, config: &Config, timeout: Duration) -> Option<String> {
+    if rotation.collector_confirmed {
+        return None;
+    }
+    let hint = if rotation.runs_with_another_token > 0 {
+        format!(
+            " ({} run(s) since then still used the previous token: a running instance keeps the token it read at start; once {} starts a new instance, run `provision set-token` again)",
+            rotation.runs_with_another_token, config.collector.service_name
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "no successful run with the new token within {} s{hint}; the old versions ({}) stay enabled. Run `provision verify`, then `provision set-token` again",
+        timeout.as_secs(),
+        rotation.previous_versions.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rotation(confirmed: bool, others: usize) -> Rotation {
+        Rotation {
+            token: TokenReport {
+                events_api: "https://events.1password.com".into(),
+                token_events_api: None,
+                features: vec!["auditevents".into()],
+                token_features: None,
+                integration_uuid: "integration".into(),
+                account_uuid: None,
+                issued_at: "2026-01-01T00:00:00Z".into(),
+                expires_at: Some("2026-03-01T00:00:00+00:00".into()),
+                days_left: Some(30),
+                missing_features: Vec::new(),
+            },
+            previous_versions: vec!["3".into(), "4".into()],
+            added_at: "2026-01-31T00:00:00.000000Z".into(),
+            collector_confirmed: confirmed,
+            confirmed_by_run_at: confirmed.then(|| "2026-01-31T00:01:00Z".to_owned()),
+            runs_with_another_token: others,
+            disabled_versions: if confirmed {
+                vec!["3".into(), "4".into()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    fn config() -> Config {
+        crate::config::parse(
+            "test.yaml",
+            "project_id: acme-secops-prod\nregion: us-central1\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_confirmed_rotation_names_the_expiry_and_the_disabled_versions() {
+        let done = rotation(true, 0);
+        assert_eq!(
+            to_text(&done),
+            "new token stored; it expires at 2026-03-01T00:00:00+00:00 (30 days left)\n\
+             a run succeeded with it; disabled old versions: 3, 4\n"
+        );
+        assert_eq!(
+            unconfirmed(&done, &config(), Duration::from_secs(300)),
+            None
+        );
+    }
+
+    #[test]
+    fn an_unconfirmed_rotation_keeps_the_old_versions_and_says_why() {
+        let mut pending = rotation(false, 0);
+        pending.token.expires_at = None;
+        assert_eq!(to_text(&pending), "new token stored; it does not expire\n");
+        let message = unconfirmed(&pending, &config(), Duration::from_secs(300)).unwrap();
+        assert_eq!(
+            message,
+            "no successful run with the new token within 300 s; the old versions (3, 4) stay enabled. Run `provision verify`, then `provision set-token` again"
+        );
+        let busy = unconfirmed(&rotation(false, 2), &config(), Duration::from_secs(60)).unwrap();
+        assert!(
+            busy.contains("within 60 s (2 run(s) since then still used the previous token")
+                && busy.contains("once onepassword-audit-collector starts a new instance"),
+            "{busy}"
+        );
+    }
 }

@@ -1,7 +1,6 @@
 //! `provision status`: per stream, the checkpoint and the last run, and the token's expiry.
 
 use chrono::{DateTime, Utc};
-use contract::Stream;
 use contract::checkpoint::Checkpoint;
 use contract::summary::FailureReason;
 use serde::Serialize;
@@ -89,10 +88,8 @@ pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<St
         .first()
         .and_then(parse_run);
     let mut streams = Vec::new();
-    for (name, _) in config.stream_prefixes() {
-        let Ok(stream) = name.parse::<Stream>() else {
-            continue;
-        };
+    for (stream, _) in config.stream_prefixes() {
+        let name = stream.name().to_owned();
         let key = checkpoint_key(config, stream);
         let text = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))?;
         let (checkpoint, checkpoint_error) = match &text {

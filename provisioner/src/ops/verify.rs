@@ -151,10 +151,7 @@ pub fn verify(
     };
 
     let mut streams = Vec::new();
-    for (name, prefix) in config.stream_prefixes() {
-        let Ok(stream) = name.parse::<Stream>() else {
-            continue;
-        };
+    for (stream, prefix) in config.stream_prefixes() {
         let mut v = match run.as_ref().and_then(|r| r.stream(stream)) {
             None => without_run(config, gcloud, stream, &errors, timeout),
             Some(record) => {

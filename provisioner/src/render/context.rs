@@ -135,19 +135,23 @@ impl Context {
             config.collector.service_name
         );
         let pairs = config.stream_prefixes();
-        let width = pairs.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        let width = pairs
+            .iter()
+            .map(|(stream, _)| stream.name().len())
+            .max()
+            .unwrap_or(0);
         let streams: Vec<StreamContext> = pairs
             .into_iter()
-            .map(|(name, prefix)| StreamContext {
-                padded: format!("{name:width$}"),
-                name,
+            .map(|(stream, prefix)| StreamContext {
+                padded: format!("{:width$}", stream.name()),
+                name: stream.name().to_owned(),
                 prefix,
             })
             .collect();
-        let prefix_of = |stream: &str, default: &str| {
+        let prefix_of = |stream: Stream, default: &str| {
             streams
                 .iter()
-                .find(|s| s.name == stream)
+                .find(|s| s.name == stream.name())
                 .map_or(default.to_owned(), |s| s.prefix.clone())
         };
         let checkpoint_folder = config.checkpoint_prefix.trim_matches('/').to_owned();
@@ -159,18 +163,21 @@ impl Context {
             (env::GCS_BUCKET, config.bucket.name.clone()),
             (
                 env::prefix_variable(Stream::AuditEvents),
-                prefix_of("auditevents", config.feed_prefix.trim_matches('/')),
+                prefix_of(Stream::AuditEvents, config.feed_prefix.trim_matches('/')),
             ),
             (
                 env::prefix_variable(Stream::SignInAttempts),
                 prefix_of(
-                    "signinattempts",
+                    Stream::SignInAttempts,
                     config.signinattempts_prefix.trim_matches('/'),
                 ),
             ),
             (
                 env::prefix_variable(Stream::ItemUsages),
-                prefix_of("itemusages", config.itemusages_prefix.trim_matches('/')),
+                prefix_of(
+                    Stream::ItemUsages,
+                    config.itemusages_prefix.trim_matches('/'),
+                ),
             ),
             (env::STREAMS, names.join(",")),
             (env::STATE_KEY, config.state_key()),
@@ -202,7 +209,7 @@ impl Context {
             region: config.region.clone(),
             bucket_name: config.bucket.name.clone(),
             bucket_location: config.bucket_location(),
-            storage_class: config.bucket.storage_class.clone(),
+            storage_class: config.bucket.storage_class.get().to_string(),
             retention_days: config.bucket.retention_days,
             checkpoint_prefix: format!("{checkpoint_folder}/"),
             state_key: config.state_key(),
@@ -235,7 +242,7 @@ impl Context {
                 .clone()
                 .unwrap_or_else(|| "onepassword-secops".to_owned()),
             secops_service_account: config.secops.service_account.clone(),
-            secops_source_deletion: config.secops.source_deletion.to_uppercase(),
+            secops_source_deletion: config.secops.source_deletion.get().feed_option().to_owned(),
             secops_max_file_age_days: config.secops.max_file_age_days,
             secops_instance: config.secops.instance.clone(),
             alerting: config.alerting.clone(),
