@@ -73,7 +73,7 @@ impl Step {
 pub enum StepError {
     /// The program could not be started.
     #[error(
-        "step {index}/{total} \"{name}\" could not start `{program}`: {source}; install it and make sure it is on PATH"
+        "step {index}/{total} \"{name}\" could not start `{program}`: {error}; install it and make sure it is on PATH"
     )]
     Spawn {
         /// 1-based position.
@@ -85,7 +85,7 @@ pub enum StepError {
         /// The program.
         program: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The program failed.
     #[error(
@@ -169,12 +169,12 @@ fn run_once(
     index: usize,
     total: usize,
 ) -> Result<(std::process::ExitStatus, bool), StepError> {
-    let spawn_error = |source| StepError::Spawn {
+    let spawn_error = |error| StepError::Spawn {
         index,
         total,
         name: step.name.clone(),
         program: step.program.clone(),
-        source,
+        error,
     };
     let mut command = Command::new(&step.program);
     command
@@ -234,12 +234,12 @@ pub fn capture(program: &str, args: &[&str], cwd: &std::path::Path) -> Result<St
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|source| StepError::Spawn {
+        .map_err(|error| StepError::Spawn {
             index: 1,
             total: 1,
             name: name.clone(),
             program: program.to_owned(),
-            source,
+            error,
         })?;
     if !output.status.success() {
         return Err(StepError::Failed {

@@ -32,12 +32,12 @@ pub enum ConfigError {
         path: String,
     },
     /// The file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Not YAML of the right shape.
     #[error("{path} is not a valid config: {message}")]
@@ -92,9 +92,24 @@ pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
 /// Reads, parses and validates a config file.
 pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
         path: name.clone(),
-        source,
+        error,
     })?;
     parse(&name, &text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_file_names_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder cannot be read as a file: the OS says why, once.
+        let error = load(dir.path()).unwrap_err();
+        assert!(matches!(error, ConfigError::Read { .. }));
+        let chain = format!("{:#}", anyhow::Error::from(error));
+        assert_eq!(chain.matches("os error").count(), 1, "{chain}");
+    }
 }

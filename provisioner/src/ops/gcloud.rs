@@ -12,7 +12,7 @@ use crate::runner::StepError;
 pub enum GcloudError {
     /// gcloud could not be started.
     #[error("cannot run `gcloud`: {0}; install the Google Cloud CLI and make sure it is on PATH")]
-    Spawn(#[source] std::io::Error),
+    Spawn(std::io::Error),
     /// The caller's credentials lack a permission.
     #[error(
         "`gcloud {command}` was refused: permission denied ({message}); grant your account the role named there (or run with an account that has it) and try again"

@@ -120,11 +120,10 @@ pub struct RenderedFile {
 
 /// A template failed to render (a bug: the config was validated).
 #[derive(Debug, thiserror::Error)]
-#[error("rendering {template} failed: {source}")]
+#[error("rendering {template} failed: {error}")]
 pub struct RenderError {
     template: String,
-    #[source]
-    source: minijinja::Error,
+    error: minijinja::Error,
 }
 
 fn environment() -> Environment<'static> {
@@ -157,9 +156,9 @@ pub fn render_with_image(
     let render = |name: &str| {
         env.get_template(name)
             .and_then(|t| t.render(&context))
-            .map_err(|source| RenderError {
+            .map_err(|error| RenderError {
                 template: name.to_owned(),
-                source,
+                error,
             })
     };
     let mut out = Vec::new();
@@ -204,12 +203,12 @@ pub enum WriteError {
     )]
     NotRegular(std::path::PathBuf),
     /// The file system refused.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}: {error}", path.display())]
     Io {
         /// The file or folder.
         path: std::path::PathBuf,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -219,9 +218,9 @@ fn regular(path: &Path, dir: bool) -> Result<bool, WriteError> {
         Ok(meta) if (dir && meta.is_dir()) || (!dir && meta.is_file()) => Ok(true),
         Ok(_) => Err(WriteError::NotRegular(path.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(WriteError::Io {
+        Err(error) => Err(WriteError::Io {
             path: path.to_path_buf(),
-            source,
+            error,
         }),
     }
 }
@@ -231,7 +230,7 @@ fn regular(path: &Path, dir: bool) -> Result<bool, WriteError> {
 pub fn write(out: &Path, rendered: &[RenderedFile]) -> Result<(), WriteError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
-        move |source| WriteError::Io { path, source }
+        move |error| WriteError::Io { path, error }
     };
     for file in rendered {
         let mut dir = out.to_path_buf();
