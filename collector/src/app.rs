@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::config::{Settings, Sink};
 use crate::onepassword::Client;
 use crate::onepassword::token::TokenClaims;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Account, Pipeline};
 use crate::storage::{GcsStore, LocalStore, ObjectStore};
 
 /// Why the collector could not start. Each message carries its cause, so none has a `source`:
@@ -58,25 +58,47 @@ pub async fn open_store(sink: &Sink) -> Result<Arc<dyn ObjectStore>, StartError>
     })
 }
 
-/// The pipeline `settings` describe.
+/// The pipeline `settings` describe: an Events API client per account (each with its own token,
+/// so its own rate limit), one store.
 pub async fn build(settings: &Settings) -> Result<Pipeline, StartError> {
-    let client = Client::new(
-        settings.api_base.clone(),
-        settings.token.clone(),
-        settings.client,
-    )
-    .map_err(StartError::Http)?;
     let store = open_store(&settings.sink).await?;
-    let expiry =
-        TokenClaims::decode(settings.token.expose()).and_then(|claims| claims.expires_at());
-    if let Some(at) = expiry {
-        tracing::info!(token_expires_at = %at.to_rfc3339(), days_left = (at - chrono::Utc::now()).num_days(), "bearer token expiry");
+    let mut accounts = Vec::with_capacity(settings.accounts.len());
+    for account in &settings.accounts {
+        let client = Client::new(
+            account.api_base.clone(),
+            account.token.clone(),
+            settings.client,
+        )
+        .map_err(StartError::Http)?;
+        let expiry =
+            TokenClaims::decode(account.token.expose()).and_then(|claims| claims.expires_at());
+        if let Some(at) = expiry {
+            let days_left = (at - chrono::Utc::now()).num_days();
+            match &account.name {
+                Some(name) => {
+                    tracing::info!(account = %name, token_expires_at = %at.to_rfc3339(), days_left, "bearer token expiry")
+                }
+                None => {
+                    tracing::info!(token_expires_at = %at.to_rfc3339(), days_left, "bearer token expiry")
+                }
+            }
+        }
+        accounts.push(Account {
+            name: account.name.clone(),
+            client,
+            plans: account.plans.clone(),
+            token_expires_at: expiry,
+            token_fingerprint: Some(account.token.fingerprint()),
+        });
     }
-    Ok(
-        Pipeline::new(client, store, settings.plans.clone(), settings.limits)
-            .with_token_expiry(expiry)
-            .with_token_fingerprint(settings.token.fingerprint()),
-    )
+    let pipeline = Pipeline::of_accounts(accounts, store, settings.limits);
+    Ok(match settings.accounts.first() {
+        Some(first) if first.name.is_some() => pipeline.with_parallel(
+            settings.accounts_in_parallel,
+            crate::pipeline::run_order_key(&settings.state_prefix),
+        ),
+        _ => pipeline,
+    })
 }
 
 #[cfg(test)]

@@ -136,6 +136,14 @@ pub struct Overrides {
     /// RETRY_BASE_MILLIS: first backoff step [default: 1000].
     #[arg(long, value_name = "MILLIS")]
     pub retry_base_millis: Option<String>,
+    /// ACCOUNTS: comma list of account names, each with its own OP_API_BASE_<NAME>,
+    /// OP_BEARER_TOKEN_<NAME> (or _FILE_<NAME>), STREAMS_<NAME> and LOOKBACK_HOURS_<NAME>
+    /// (names upper-cased, '-' as '_') [default: one account, variables without a suffix].
+    #[arg(long, value_name = "LIST")]
+    pub accounts: Option<String>,
+    /// ACCOUNTS_IN_PARALLEL: accounts collected at once, 1..=16 [default: 4].
+    #[arg(long, value_name = "N")]
+    pub accounts_in_parallel: Option<String>,
     /// LISTEN_ADDRESS: address `serve` listens on [default: 0.0.0.0].
     #[arg(long, value_name = "IP")]
     pub listen_address: Option<String>,
@@ -157,7 +165,7 @@ impl Overrides {
     }
 
     /// Every variable with a flag, with that flag's value.
-    fn variables_and(&self) -> [(&'static str, &Option<String>); 23] {
+    fn variables_and(&self) -> [(&'static str, &Option<String>); 25] {
         [
             ("OP_API_BASE", &self.api_base),
             ("OP_BEARER_TOKEN_FILE", &self.bearer_token_file),
@@ -179,6 +187,8 @@ impl Overrides {
             ("HTTP_TIMEOUT_SECONDS", &self.http_timeout_seconds),
             ("RETRY_MAX_ATTEMPTS", &self.retry_max_attempts),
             ("RETRY_BASE_MILLIS", &self.retry_base_millis),
+            ("ACCOUNTS", &self.accounts),
+            ("ACCOUNTS_IN_PARALLEL", &self.accounts_in_parallel),
             ("LISTEN_ADDRESS", &self.listen_address),
             ("PORT", &self.port),
             ("LOG_FORMAT", &self.log_format),
@@ -204,6 +214,9 @@ pub struct ImportArgs {
     /// Replace an existing checkpoint (only if the collector has not run since the function stopped).
     #[arg(long)]
     pub force: bool,
+    /// With ACCOUNTS: the account whose audit events checkpoint the state becomes.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
     #[command(flatten)]
     pub overrides: Overrides,
 }

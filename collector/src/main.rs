@@ -36,7 +36,7 @@ fn vars(overrides: &cli::Overrides) -> Vars {
 
 /// Logs what the Events API's retention will leave out of the plans.
 fn warn_about_retention(settings: &Settings) {
-    for warning in config::retention_warnings(&settings.plans, chrono::Utc::now()) {
+    for warning in config::retention_warnings(settings.plans(), chrono::Utc::now()) {
         tracing::warn!(
             warning = warning.as_str(),
             "events older than the Events API keeps will be missing"
@@ -86,7 +86,7 @@ async fn run(cli: cli::Cli, vars: Vars) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot listen on {addr} (LISTEN_ADDRESS, PORT)"))?;
             let bound = listener.local_addr().unwrap_or(addr);
-            tracing::info!(address = %bound, sink = %settings.sink.url(), streams = settings.plans.len(), "collector listening");
+            tracing::info!(address = %bound, sink = %settings.sink.url(), accounts = settings.accounts.len(), streams = settings.plans().count(), "collector listening");
             collector::trigger::serve(listener, collector::trigger::AppState::new(pipeline))
                 .await?;
             Ok(ExitCode::SUCCESS)
@@ -111,7 +111,10 @@ async fn run(cli: cli::Cli, vars: Vars) -> anyhow::Result<ExitCode> {
                 }
             };
             if let Some((start, end)) = window {
-                settings.plans = collector::pipeline::backfill_plans(&settings.plans, start, end)?;
+                for account in &mut settings.accounts {
+                    account.plans =
+                        collector::pipeline::backfill_plans(&account.plans, start, end)?;
+                }
             }
             warn_about_retention(&settings);
             let pipeline = collector::app::build(&settings).await?;
@@ -134,13 +137,25 @@ async fn run(cli: cli::Cli, vars: Vars) -> anyhow::Result<ExitCode> {
             let settings = Settings::from_vars(&vars)?;
             let state = read_state(&args.from, &settings.sink).await?;
             let store = collector::app::open_store(&settings.sink).await?;
-            let key = settings
+            let account = match (&args.account, settings.accounts.as_slice()) {
+                (None, [single]) if single.name.is_none() => single,
+                (None, _) => anyhow::bail!(
+                    "ACCOUNTS lists several accounts; name the one the guide's state belongs to with --account"
+                ),
+                (Some(name), accounts) => accounts
+                    .iter()
+                    .find(|a| a.name.as_ref().is_some_and(|n| n.as_str() == name))
+                    .with_context(|| {
+                        format!("--account {} is not one of ACCOUNTS", config::shown(name))
+                    })?,
+            };
+            let key = account
                 .plans
                 .iter()
                 .find(|p| p.stream == collector::onepassword::Stream::AuditEvents)
                 .map(|p| p.checkpoint_key.clone())
                 .context(
-                    "STREAMS does not include auditevents, whose cursor the guide's state holds",
+                    "the account's streams do not include auditevents, whose cursor the guide's state holds",
                 )?;
             collector::migrate::import_guide_state(store, &key, &state, args.force).await?;
             println!(

@@ -10,31 +10,59 @@ use crate::pipeline::{Outcome, RunSummary};
 /// per stream that needs an operator and one WARNING per stream that the next run will retry, each
 /// with its `reason` from the contract's closed set. The line's fields are the contract's
 /// [`summary::SummaryLine`] (tested in `logging.rs`).
+///
+/// With several accounts, the line's `token_days_left` is that of the token that expires first
+/// and `token_account` names its account; one `collector account summary` line per account
+/// follows (`account`, `ok`), which the per-account success metric counts; ERROR and WARNING lines
+/// name their `account`.
 pub fn log_summary(summary: &RunSummary) {
     let json = serde_json::to_string(summary).unwrap_or_default();
-    let token_days_left = summary
-        .token_expires_at
-        .map(|at| (at - chrono::Utc::now()).num_days());
+    let days_left = |at: Option<chrono::DateTime<chrono::Utc>>| {
+        at.map_or(-1, |at| (at - chrono::Utc::now()).num_days())
+    };
+    let token_account = summary
+        .accounts
+        .iter()
+        .filter(|a| a.token_expires_at.is_some())
+        .min_by_key(|a| a.token_expires_at)
+        .map(|a| a.account.as_str());
     tracing::info!(
         summary = json.as_str(),
         events = summary.events(),
         duration_ms = summary.duration_ms,
-        token_days_left = token_days_left.unwrap_or(-1),
+        token_days_left = days_left(summary.token_expires_at),
+        token_account,
         ok = summary.ok(),
         collector_version = buildinfo::LONG,
         "{}",
         summary::SUMMARY_MESSAGE
     );
+    for account in &summary.accounts {
+        let events: u64 = summary
+            .streams_of(Some(&account.account))
+            .map(|s| s.events)
+            .sum();
+        tracing::info!(
+            account = account.account.as_str(),
+            ok = account.ok,
+            finished = account.finished,
+            events,
+            token_days_left = days_left(account.token_expires_at),
+            "{}",
+            summary::ACCOUNT_SUMMARY_MESSAGE
+        );
+    }
     for stream in &summary.streams {
+        let account = stream.account.as_ref().map(|a| a.as_str());
         match &stream.outcome {
             Outcome::Permanent(failure) => {
-                tracing::error!(stream = %stream.stream, reason = failure.reason.as_str(), error = %failure.detail, "collection stopped: operator action needed")
+                tracing::error!(account, stream = %stream.stream, reason = failure.reason.as_str(), error = %failure.detail, "collection stopped: operator action needed")
             }
             Outcome::Transient(failure) => {
-                tracing::warn!(stream = %stream.stream, reason = failure.reason.as_str(), error = %failure.detail, "collection interrupted; the next run resumes from the checkpoint")
+                tracing::warn!(account, stream = %stream.stream, reason = failure.reason.as_str(), error = %failure.detail, "collection interrupted; the next run resumes from the checkpoint")
             }
             Outcome::RateLimited { resets_at, detail } => {
-                tracing::warn!(stream = %stream.stream, reason = FailureReason::RateLimited.as_str(), resets_at = %resets_at.to_rfc3339(), error = %detail, "collection paused: the Events API's request limit is spent; the next run after it resets continues from the checkpoint")
+                tracing::warn!(account, stream = %stream.stream, reason = FailureReason::RateLimited.as_str(), resets_at = %resets_at.to_rfc3339(), error = %detail, "collection paused: the Events API's request limit is spent; the next run after it resets continues from the checkpoint")
             }
             _ => {}
         }
@@ -60,6 +88,7 @@ mod tests {
             duration_ms: 40,
             token_expires_at: None,
             token_fingerprint: Some("sha256:0011223344556677".into()),
+            accounts: Vec::new(),
         };
         let text = crate::logging::capture_json(|| log_summary(&summary));
         let lines: Vec<serde_json::Value> = text
@@ -81,5 +110,74 @@ mod tests {
         let reason: FailureReason =
             serde_json::from_value(lines[1][summary::fields::REASON].clone()).unwrap();
         assert_eq!(reason, FailureReason::StorageDenied);
+    }
+}
+
+#[cfg(test)]
+mod accounts_tests {
+    use chrono::{Duration, Utc};
+    use contract::summary::{AccountSummary, FailureReason, SummaryLine};
+
+    use super::*;
+    use crate::onepassword::Stream;
+    use crate::pipeline::{AccountName, StreamSummary};
+
+    #[test]
+    fn several_accounts_log_a_line_each_and_name_the_token_expiring_first() {
+        let (acme, globex) = (
+            AccountName::new("acme").unwrap(),
+            AccountName::new("globex").unwrap(),
+        );
+        let soon = Utc::now() + Duration::days(5) + Duration::minutes(1);
+        let mut refused = StreamSummary::new(Stream::AuditEvents);
+        refused.account = Some(globex.clone());
+        refused.outcome = Outcome::failed(FailureReason::TokenRefused, "401");
+        let mut drained = StreamSummary::new(Stream::AuditEvents);
+        drained.account = Some(acme.clone());
+        drained.events = 3;
+        let summary = RunSummary {
+            streams: vec![drained, refused],
+            duration_ms: 9,
+            token_expires_at: Some(soon),
+            token_fingerprint: None,
+            accounts: vec![
+                AccountSummary {
+                    account: acme.clone(),
+                    token_expires_at: Some(soon + Duration::days(30)),
+                    token_fingerprint: None,
+                    ok: true,
+                    finished: true,
+                },
+                AccountSummary {
+                    account: globex.clone(),
+                    token_expires_at: Some(soon),
+                    token_fingerprint: None,
+                    ok: false,
+                    finished: true,
+                },
+            ],
+        };
+        let text = crate::logging::capture_json(|| log_summary(&summary));
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        let line: SummaryLine = serde_json::from_value(lines[0].clone()).unwrap();
+        assert_eq!(line.token_account, Some(globex.clone()));
+        assert_eq!(line.token_days_left, 5);
+        assert_eq!(line.summary, summary);
+        for (line, (name, ok, events)) in lines[1..3]
+            .iter()
+            .zip([("acme", true, 3), ("globex", false, 0)])
+        {
+            assert_eq!(line["message"], summary::ACCOUNT_SUMMARY_MESSAGE);
+            assert_eq!(line[summary::fields::ACCOUNT], name);
+            assert_eq!(line["ok"], ok);
+            assert_eq!(line["events"], events);
+        }
+        assert_eq!(lines[3]["severity"], "ERROR");
+        assert_eq!(lines[3][summary::fields::ACCOUNT], "globex");
+        assert_eq!(lines[3][summary::fields::REASON], "token_refused");
     }
 }

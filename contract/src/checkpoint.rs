@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Position, Stream};
+use crate::{AccountName, Position, Stream};
 
 /// The checkpoint object of `stream` in the folder `state_prefix` (`STATE_PREFIX/STREAM.json`;
 /// a `/` at either end of the folder is ignored). Audit events may be given another name with
@@ -22,6 +22,28 @@ pub fn key(state_prefix: &str, stream: Stream) -> String {
         format!("{stream}.json")
     } else {
         format!("{folder}/{stream}.json")
+    }
+}
+
+/// The checkpoint object of `account`'s `stream` (`STATE_PREFIX/ACCOUNT/STREAM.json`) in a
+/// deployment that collects several accounts.
+pub fn account_key(state_prefix: &str, account: &AccountName, stream: Stream) -> String {
+    let folder = state_prefix.trim_matches('/');
+    if folder.is_empty() {
+        format!("{account}/{stream}.json")
+    } else {
+        format!("{folder}/{account}/{stream}.json")
+    }
+}
+
+/// The folder of `account`'s objects of a stream whose feed reads `prefix`
+/// (`PREFIX/ACCOUNT`), in a deployment that collects several accounts.
+pub fn account_prefix(prefix: &str, account: &AccountName) -> String {
+    let prefix = prefix.trim_matches('/');
+    if prefix.is_empty() {
+        account.to_string()
+    } else {
+        format!("{prefix}/{account}")
     }
 }
 
@@ -163,6 +185,15 @@ mod tests {
         );
         assert_eq!(key("/a/b", Stream::ItemUsages), "a/b/itemusages.json");
         assert_eq!(key("", Stream::SignInAttempts), "signinattempts.json");
+        let acme = AccountName::new("acme").unwrap();
+        assert_eq!(
+            account_key("onepassword-secops-state/", &acme, Stream::ItemUsages),
+            "onepassword-secops-state/acme/itemusages.json"
+        );
+        assert_eq!(
+            account_prefix("onepassword-audit/", &acme),
+            "onepassword-audit/acme"
+        );
     }
 
     #[test]

@@ -28,6 +28,25 @@ pub const LISTEN_ADDRESS: &str = "LISTEN_ADDRESS";
 /// `json` (Cloud Logging) or `text`.
 pub const LOG_FORMAT: &str = "LOG_FORMAT";
 
+/// The accounts to collect, a comma list of account names; unset, one account from the
+/// variables without a suffix.
+pub const ACCOUNTS: &str = "ACCOUNTS";
+
+/// The variables each account of `ACCOUNTS` has its own of, named with the account's suffix
+/// (`OP_API_BASE_ACME`); `LOOKBACK_HOURS` without a suffix is every account's default.
+pub const PER_ACCOUNT: &[&str] = &[
+    OP_API_BASE,
+    OP_BEARER_TOKEN,
+    OP_BEARER_TOKEN_FILE,
+    STREAMS,
+    LOOKBACK_HOURS.name,
+];
+
+/// `variable` of `account` (`OP_BEARER_TOKEN_ACME_EU`).
+pub fn for_account(variable: &str, account: &crate::AccountName) -> String {
+    format!("{variable}_{}", account.env_suffix())
+}
+
 /// A whole-number variable: its name, its default and the values it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Number<T> {
@@ -112,6 +131,13 @@ pub const RETRY_BASE_MILLIS: Number<u64> = Number {
     min: 1,
     max: 60_000,
 };
+/// Accounts collected at once; each holds at most BATCHES_IN_FLIGHT batches in memory.
+pub const ACCOUNTS_IN_PARALLEL: Number<usize> = Number {
+    name: "ACCOUNTS_IN_PARALLEL",
+    default: 4,
+    min: 1,
+    max: 16,
+};
 /// The port of `collector serve` (Cloud Run sets it).
 pub const PORT: Number<u16> = Number {
     name: "PORT",
@@ -164,6 +190,8 @@ pub const VARIABLES: &[&str] = &[
     HTTP_TIMEOUT_SECONDS.name,
     RETRY_BASE_MILLIS.name,
     RETRY_MAX_ATTEMPTS.name,
+    ACCOUNTS,
+    ACCOUNTS_IN_PARALLEL.name,
     LISTEN_ADDRESS,
     PORT.name,
     LOG_FORMAT,
@@ -188,6 +216,15 @@ mod tests {
         assert!(RETRY_MAX_ATTEMPTS.accepts(RETRY_MAX_ATTEMPTS.default));
         assert!(RETRY_BASE_MILLIS.accepts(RETRY_BASE_MILLIS.default));
         assert!(PORT.accepts(PORT.default));
+        assert!(ACCOUNTS_IN_PARALLEL.accepts(ACCOUNTS_IN_PARALLEL.default));
+        for variable in PER_ACCOUNT {
+            assert!(VARIABLES.contains(variable), "{variable}");
+        }
+        let acme = crate::AccountName::new("acme-eu").unwrap();
+        assert_eq!(
+            for_account(OP_BEARER_TOKEN, &acme),
+            "OP_BEARER_TOKEN_ACME_EU"
+        );
         let mut sorted = VARIABLES.to_vec();
         sorted.sort_unstable();
         sorted.dedup();

@@ -3,12 +3,14 @@
 //! and the run summary log line `provision verify`, `status` and `set-token` look for. Serde types
 //! and names only: no I/O, no clients.
 
+mod account;
 pub mod checkpoint;
 pub mod env;
 mod position;
 mod stream;
 pub mod summary;
 
+pub use account::{AccountName, BadAccountName};
 pub use position::Position;
 pub use stream::{Stream, UnknownStream};
 pub use summary::SUMMARY_MESSAGE;

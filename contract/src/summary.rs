@@ -15,7 +15,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::Stream;
+use crate::{AccountName, Stream};
 
 /// The message of the collector's one summary log line per run (the alert policies, `verify`,
 /// `status` and `set-token` filter on it).
@@ -25,8 +25,16 @@ pub const SUMMARY_MESSAGE: &str = "collector run summary";
 /// says why, as a [`FailureReason`]).
 pub const CANNOT_START_MESSAGE: &str = "collector cannot start";
 
+/// The message of the INFO line a collector of several accounts logs for each account after a run
+/// (fields `account` and `ok`), which the per-account success metric counts.
+pub const ACCOUNT_SUMMARY_MESSAGE: &str = "collector account summary";
+
 /// The top-level fields of the summary line that alert policies and log filters name.
 pub mod fields {
+    /// On ERROR and account summary lines: the account's name, in a deployment of several.
+    pub const ACCOUNT: &str = "account";
+    /// The account whose token `token_days_left` is about, in a deployment of several.
+    pub const TOKEN_ACCOUNT: &str = "token_account";
     /// `true` when every stream finished cleanly (the success metric counts these lines).
     pub const OK: &str = "ok";
     /// Days until the bearer token expires, -1 when it does not (the expiry alert reads it).
@@ -197,6 +205,9 @@ impl Outcome {
 /// One stream's part of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamSummary {
+    /// The account, in a deployment of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountName>,
     /// The stream.
     pub stream: Stream,
     /// Events committed by this run.
@@ -224,6 +235,7 @@ impl StreamSummary {
     /// An empty summary for `stream`.
     pub fn new(stream: Stream) -> Self {
         Self {
+            account: None,
             stream,
             events: 0,
             pages: 0,
@@ -250,6 +262,28 @@ pub struct RunSummary {
     /// `provision set-token` can confirm a run with the new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_fingerprint: Option<String>,
+    /// Per account, in a deployment of several (then the token fields above are those of the
+    /// token that expires first, and `streams` name their account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<AccountSummary>,
+}
+
+/// One account's part of a run, in a deployment of several.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    /// The account.
+    pub account: AccountName,
+    /// Its token's expiry, when it is a JWT with `exp`.
+    #[serde(default)]
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// Which token it used (`sha256:` and 16 hex digits).
+    #[serde(default)]
+    pub token_fingerprint: Option<String>,
+    /// Whether every stream of the account finished cleanly.
+    pub ok: bool,
+    /// Whether every stream of the account got through its backlog (drained, or stopped by a
+    /// failure or a spent rate limit); an unfinished account goes first in the next run.
+    pub finished: bool,
 }
 
 impl RunSummary {
@@ -276,6 +310,21 @@ impl RunSummary {
     pub fn events(&self) -> u64 {
         self.streams.iter().map(|s| s.events).sum()
     }
+
+    /// `account`'s streams (`None`: the streams of a deployment of one account).
+    pub fn streams_of<'a>(
+        &'a self,
+        account: Option<&'a AccountName>,
+    ) -> impl Iterator<Item = &'a StreamSummary> + 'a {
+        self.streams
+            .iter()
+            .filter(move |s| s.account.as_ref() == account)
+    }
+
+    /// `account`'s part, in a deployment of several.
+    pub fn account(&self, account: &AccountName) -> Option<&AccountSummary> {
+        self.accounts.iter().find(|a| &a.account == account)
+    }
 }
 
 /// The summary line's JSON payload as Cloud Logging keeps it (`jsonPayload`): the fields readers
@@ -291,6 +340,9 @@ pub struct SummaryLine {
     /// The collector's `VERSION (COMMIT)` (absent from collectors before 0.1.0).
     #[serde(default)]
     pub collector_version: Option<String>,
+    /// The account whose token `token_days_left` is about, in a deployment of several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_account: Option<AccountName>,
     /// The run.
     pub summary: RunSummary,
 }
@@ -363,7 +415,13 @@ mod tests {
             duration_ms: 5,
             token_expires_at: None,
             token_fingerprint: Some("sha256:0011223344556677".into()),
+            accounts: Vec::new(),
         };
+        let json = serde_json::to_value(&summary).unwrap();
+        assert!(
+            json.get("accounts").is_none() && json["streams"][0].get("account").is_none(),
+            "a deployment of one account logs what it logged before accounts: {json}"
+        );
         let back: RunSummary =
             serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
         assert_eq!(back, summary);

@@ -47,8 +47,9 @@ fn check_against(config: &Config, mut vars: Vars, engine: &str) {
         },
         "{engine}"
     );
+    assert_eq!(settings.accounts.len(), 1, "{engine}");
     assert_eq!(
-        settings.api_base.as_str().trim_end_matches('/'),
+        settings.accounts[0].api_base.as_str().trim_end_matches('/'),
         config.events_base_url(),
         "{engine}"
     );
@@ -61,8 +62,7 @@ fn check_against(config: &Config, mut vars: Vars, engine: &str) {
         })
         .collect();
     let mut planned: Vec<(Stream, String, String)> = settings
-        .plans
-        .iter()
+        .plans()
         .map(|p| (p.stream, p.prefix.clone(), p.checkpoint_key.clone()))
         .collect();
     planned.sort();
@@ -89,7 +89,7 @@ fn check_against(config: &Config, mut vars: Vars, engine: &str) {
         settings.limits.budget.as_secs() < 600,
         "{engine}: a run ends before Cloud Run's 600 s request timeout cuts it"
     );
-    for plan in &settings.plans {
+    for plan in settings.plans() {
         assert_eq!(
             plan.start,
             collector::pipeline::Start::Lookback(chrono::Duration::hours(i64::from(

@@ -49,12 +49,14 @@ fn summary(ok: bool, streams: &[(Stream, u64, Outcome)], token_expires_at: Optio
         ok,
         token_days_left: -1,
         collector_version: None,
+        token_account: None,
         summary: RunSummary {
             streams,
             duration_ms: 812,
             token_expires_at: token_expires_at
                 .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().to_utc()),
             token_fingerprint: None,
+            accounts: Vec::new(),
         },
     };
     serde_json::json!([{

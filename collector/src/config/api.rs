@@ -1,6 +1,5 @@
 //! The Events API base URL: `https://` anywhere, `http://` only on this machine (the simulator).
 
-use contract::env::OP_API_BASE;
 use url::Url;
 
 use super::problems::{Reader, shown};
@@ -9,11 +8,12 @@ fn is_loopback(url: &Url) -> bool {
     matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
 }
 
-/// `OP_API_BASE`, or `None` after recording why it cannot be used.
-pub(super) fn api_base(r: &mut Reader<'_>) -> Option<Url> {
-    let Some(text) = r.get(OP_API_BASE).map(str::to_owned) else {
+/// The Events API base URL in `variable` (`OP_API_BASE`, or an account's), or `None` after
+/// recording why it cannot be used.
+pub(super) fn api_base(r: &mut Reader<'_>, variable: &str) -> Option<Url> {
+    let Some(text) = r.get(variable).map(str::to_owned) else {
         r.missing(
-            OP_API_BASE,
+            variable,
             "the Events API base URL, e.g. https://events.1password.com (or events.ent.1password.com, events.1password.ca, events.1password.eu)",
         );
         return None;
@@ -24,7 +24,7 @@ pub(super) fn api_base(r: &mut Reader<'_>) -> Option<Url> {
         }
         Ok(_) => {
             r.problem(
-                OP_API_BASE,
+                variable,
                 format!(
                     "{} must be an https:// URL (http:// only for 127.0.0.1 or localhost)",
                     shown(&text)
@@ -34,7 +34,7 @@ pub(super) fn api_base(r: &mut Reader<'_>) -> Option<Url> {
         }
         Err(e) => {
             r.problem(
-                OP_API_BASE,
+                variable,
                 format!(
                     "{} is not a URL ({e}); expected e.g. https://events.1password.com",
                     shown(&text)

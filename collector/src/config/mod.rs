@@ -2,6 +2,7 @@
 //! and range is the contract's, `contract::env`) and flags, validated at start-up: every problem is
 //! reported at once, naming the variable, the bad value and the rule.
 
+mod accounts;
 mod api;
 mod plans;
 mod problems;
@@ -13,16 +14,15 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use contract::env::{self, LISTEN_ADDRESS, LOG_FORMAT, STREAMS};
-use url::Url;
+use contract::env::{self, LISTEN_ADDRESS, LOG_FORMAT};
 
+pub use accounts::AccountSettings;
 pub use problems::{ConfigError, Problem, shown};
 pub use sink::Sink;
 pub use window::{RETENTION_DAYS, backfill_window, retention_warnings};
 
 use crate::onepassword::{ClientOptions, RetryPolicy};
 use crate::pipeline::{Limits, StreamPlan};
-use crate::secret::Secret;
 
 /// The environment variables this collector reads.
 pub use contract::env::VARIABLES;
@@ -50,14 +50,14 @@ impl LogFormat {
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Events API base URL.
-    pub api_base: Url,
-    /// Bearer token.
-    pub token: Secret,
+    /// The accounts: one unnamed, or several named (`ACCOUNTS`).
+    pub accounts: Vec<AccountSettings>,
+    /// Accounts collected at once (`ACCOUNTS_IN_PARALLEL`).
+    pub accounts_in_parallel: usize,
+    /// The checkpoints' folder (`STATE_PREFIX`), without slashes at its ends.
+    pub state_prefix: String,
     /// Where objects go.
     pub sink: Sink,
-    /// Streams to collect, in order.
-    pub plans: Vec<StreamPlan>,
     /// Run limits.
     pub limits: Limits,
     /// HTTP client options.
@@ -73,32 +73,37 @@ pub struct Settings {
 /// Raw variables: the process environment, overridden by flags.
 pub type Vars = BTreeMap<String, String>;
 
-/// The known variables present in the process environment.
+/// The known variables present in the process environment, with the per-account variables of
+/// the accounts `ACCOUNTS` lists.
 pub fn process_vars() -> Vars {
-    VARIABLES
+    let mut vars: Vars = VARIABLES
         .iter()
         .filter_map(|name| {
             std::env::var(name)
                 .ok()
                 .map(|value| ((*name).to_owned(), value))
         })
-        .collect()
+        .collect();
+    let per_account = accounts::process_vars(&vars);
+    vars.extend(per_account);
+    vars
+}
+
+impl Settings {
+    /// Every account's stream plans.
+    pub fn plans(&self) -> impl Iterator<Item = &StreamPlan> {
+        self.accounts.iter().flat_map(|a| &a.plans)
+    }
 }
 
 impl Settings {
     /// Validates `vars`, reporting every problem at once.
     pub fn from_vars(vars: &Vars) -> Result<Settings, ConfigError> {
         let mut r = problems::Reader::new(vars);
-        let api_base = api::api_base(&mut r);
-        let token = token::bearer_token(&mut r);
+        let (accounts, layout) = accounts::accounts(&mut r);
         let sink = sink::sink(&mut r);
-        let streams = plans::streams(&mut r);
-        if let Some(token) = &token {
-            let lacking = token::missing_features(token, &streams, STREAMS);
-            r.problems.extend(lacking);
-        }
         let page_size = r.number(&env::PAGE_SIZE);
-        let plans = plans::plans(&mut r, &streams);
+        let accounts_in_parallel = r.number(&env::ACCOUNTS_IN_PARALLEL);
         let limits = Limits {
             max_records: r.number(&env::MAX_RECORDS),
             page_size,
@@ -139,12 +144,13 @@ impl Settings {
             }
         };
 
-        match (api_base, token, sink, r.problems.is_empty()) {
-            (Some(api_base), Some(token), Some(sink), true) => Ok(Settings {
-                api_base,
-                token,
+        let accounts: Option<Vec<AccountSettings>> = accounts.into_iter().collect();
+        match (accounts, sink, r.problems.is_empty()) {
+            (Some(accounts), Some(sink), true) => Ok(Settings {
+                accounts,
+                accounts_in_parallel,
+                state_prefix: layout.state_prefix,
                 sink,
-                plans,
                 limits,
                 client,
                 listen,
@@ -193,18 +199,21 @@ mod tests {
                 emulator: None
             }
         );
-        assert_eq!(s.plans.len(), 1);
-        assert_eq!(s.plans[0].prefix, "onepassword-audit");
+        assert_eq!(s.accounts[0].plans.len(), 1);
+        assert_eq!(s.accounts[0].plans[0].prefix, "onepassword-audit");
         assert_eq!(
-            s.plans[0].checkpoint_key,
+            s.accounts[0].plans[0].checkpoint_key,
             "onepassword-secops-state/auditevents.json"
         );
         assert_eq!(
-            s.plans[0].start,
+            s.accounts[0].plans[0].start,
             Start::Lookback(chrono::Duration::hours(24))
         );
         assert_eq!((s.limits.max_records, s.limits.page_size), (10_000, 1000));
-        assert_eq!(s.api_base.as_str(), "https://events.1password.com/");
+        assert_eq!(
+            s.accounts[0].api_base.as_str(),
+            "https://events.1password.com/"
+        );
     }
 
     #[test]
@@ -233,7 +242,7 @@ mod tests {
         v.insert("SINK_URL".into(), "file:///tmp/out".into());
         v.insert("STORAGE_EMULATOR_HOST".into(), "127.0.0.1:4443".into());
         let s = Settings::from_vars(&v).unwrap();
-        let keys: Vec<_> = s
+        let keys: Vec<_> = s.accounts[0]
             .plans
             .iter()
             .map(|p| (p.prefix.as_str(), p.checkpoint_key.as_str()))
@@ -373,7 +382,7 @@ mod tests {
         assert!(found[0].1.contains("is not text"), "{found:?}");
         std::fs::write(&file, b"eyJh.eyJi.c2ln\n").unwrap();
         assert_eq!(
-            Settings::from_vars(&v).unwrap().token.expose(),
+            Settings::from_vars(&v).unwrap().accounts[0].token.expose(),
             "eyJh.eyJi.c2ln"
         );
     }
@@ -407,8 +416,11 @@ mod tests {
         v.insert("STATE_PREFIX".into(), "state/v1/".into());
         v.insert("GCS_PREFIX".into(), "logs/onepassword/".into());
         let s = Settings::from_vars(&v).unwrap();
-        assert_eq!(s.plans[0].checkpoint_key, "state/v1/auditevents.json");
-        assert_eq!(s.plans[0].prefix, "logs/onepassword");
+        assert_eq!(
+            s.accounts[0].plans[0].checkpoint_key,
+            "state/v1/auditevents.json"
+        );
+        assert_eq!(s.accounts[0].plans[0].prefix, "logs/onepassword");
     }
 
     #[test]
@@ -494,19 +506,144 @@ mod tests {
         let mut v = base();
         v.insert("LOOKBACK_HOURS".into(), "3000".into());
         let s = Settings::from_vars(&v).unwrap();
-        let warnings = retention_warnings(&s.plans, now);
+        let warnings = retention_warnings(&s.accounts[0].plans, now);
         assert_eq!(warnings.len(), 1);
         assert!(
             warnings[0].contains("a first run of auditevents will miss its events from 2026-07-24T00:00:00Z to 2026-07-29T00:00:00Z"),
             "{warnings:?}"
         );
         let start = now - chrono::Duration::days(200);
-        let backfill =
-            crate::pipeline::backfill_plans(&s.plans, start, now - chrono::Duration::days(10))
-                .unwrap();
+        let backfill = crate::pipeline::backfill_plans(
+            &s.accounts[0].plans,
+            start,
+            now - chrono::Duration::days(10),
+        )
+        .unwrap();
         let warnings = retention_warnings(&backfill, now);
         assert!(warnings[0].contains("its auditevents events from 2026-05-10T00:00:00Z to 2026-07-29T00:00:00Z are missing"), "{warnings:?}");
         v.insert("LOOKBACK_HOURS".into(), "2880".into());
-        assert!(retention_warnings(&Settings::from_vars(&v).unwrap().plans, now).is_empty());
+        assert!(
+            retention_warnings(&Settings::from_vars(&v).unwrap().accounts[0].plans, now).is_empty()
+        );
+    }
+
+    fn accounts_vars() -> Vars {
+        vars(&[
+            ("ACCOUNTS", "acme, globex-eu"),
+            ("OP_API_BASE_ACME", "https://events.1password.com"),
+            ("OP_BEARER_TOKEN_ACME", "tok-acme"),
+            ("OP_API_BASE_GLOBEX_EU", "https://events.1password.eu"),
+            ("OP_BEARER_TOKEN_GLOBEX_EU", "tok-globex"),
+            ("STREAMS_GLOBEX_EU", "auditevents,itemusages"),
+            ("LOOKBACK_HOURS", "48"),
+            ("LOOKBACK_HOURS_GLOBEX_EU", "12"),
+            ("GCS_BUCKET", "onepassword-audit-secops-logs"),
+            ("ACCOUNTS_IN_PARALLEL", "2"),
+        ])
+    }
+
+    #[test]
+    fn each_account_has_its_own_api_token_streams_folders_and_checkpoints() {
+        let s = Settings::from_vars(&accounts_vars()).unwrap();
+        assert_eq!(s.accounts_in_parallel, 2);
+        assert_eq!(s.state_prefix, "onepassword-secops-state");
+        let summary: Vec<_> = s
+            .accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.name.as_ref().unwrap().to_string(),
+                    a.api_base.host_str().unwrap().to_owned(),
+                    a.token.expose().to_owned(),
+                    a.plans
+                        .iter()
+                        .map(|p| (p.prefix.clone(), p.checkpoint_key.clone(), p.start))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let hours = |h| Start::Lookback(chrono::Duration::hours(h));
+        assert_eq!(
+            summary,
+            [
+                (
+                    "acme".to_owned(),
+                    "events.1password.com".to_owned(),
+                    "tok-acme".to_owned(),
+                    vec![(
+                        "onepassword-audit/acme".to_owned(),
+                        "onepassword-secops-state/acme/auditevents.json".to_owned(),
+                        hours(48)
+                    )]
+                ),
+                (
+                    "globex-eu".to_owned(),
+                    "events.1password.eu".to_owned(),
+                    "tok-globex".to_owned(),
+                    vec![
+                        (
+                            "onepassword-audit/globex-eu".to_owned(),
+                            "onepassword-secops-state/globex-eu/auditevents.json".to_owned(),
+                            hours(12)
+                        ),
+                        (
+                            "onepassword-itemusages/globex-eu".to_owned(),
+                            "onepassword-secops-state/globex-eu/itemusages.json".to_owned(),
+                            hours(12)
+                        ),
+                    ]
+                ),
+            ]
+        );
+        assert!(
+            !format!("{s:?}").contains("tok-acme"),
+            "tokens stay redacted"
+        );
+    }
+
+    #[test]
+    fn with_accounts_the_shared_variables_and_bad_names_are_refused_by_name() {
+        let mut v = accounts_vars();
+        v.insert("OP_API_BASE".into(), "https://events.1password.com".into());
+        v.insert("STATE_KEY".into(), "state/audit.json".into());
+        v.remove("OP_BEARER_TOKEN_GLOBEX_EU");
+        v.insert("STREAMS_ACME".into(), "logins".into());
+        let found = problems(&v);
+        let variables: Vec<&str> = found.iter().map(|(v, _)| v.as_str()).collect();
+        assert_eq!(
+            variables,
+            [
+                "OP_API_BASE",
+                "STATE_KEY",
+                "STREAMS_ACME",
+                "OP_BEARER_TOKEN_GLOBEX_EU"
+            ],
+            "{found:?}"
+        );
+        assert!(found[0].1.contains("OP_API_BASE_ACME"), "{found:?}");
+        assert!(
+            found[3].1.contains("OP_BEARER_TOKEN_FILE_GLOBEX_EU"),
+            "{found:?}"
+        );
+
+        for (list, needle) in [
+            ("acme,acme", "listed twice"),
+            ("Acme", "is not an account name"),
+            ("acme_eu", "is not an account name"),
+            (" , ", "names no account"),
+        ] {
+            let mut v = accounts_vars();
+            v.insert("ACCOUNTS".into(), list.into());
+            let found = problems(&v);
+            assert!(
+                found
+                    .iter()
+                    .any(|(v, m)| v == "ACCOUNTS" && m.contains(needle)),
+                "{list:?}: {found:?}"
+            );
+        }
+        let mut v = accounts_vars();
+        v.insert("ACCOUNTS_IN_PARALLEL".into(), "17".into());
+        assert_eq!(problems(&v)[0].0, "ACCOUNTS_IN_PARALLEL");
     }
 }

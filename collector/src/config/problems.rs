@@ -114,14 +114,25 @@ impl<'a> Reader<'a> {
         &mut self,
         number: &Number<T>,
     ) -> T {
-        let Some(text) = self.get(number.name).map(str::to_owned) else {
-            return number.default;
+        self.number_as(number.name, number.default, number)
+    }
+
+    /// The whole number in `variable` (an account's variant of `number`, defaulting to `default`)
+    /// within `number`'s range, or `default` (after recording the problem).
+    pub fn number_as<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(
+        &mut self,
+        variable: &str,
+        default: T,
+        number: &Number<T>,
+    ) -> T {
+        let Some(text) = self.get(variable).map(str::to_owned) else {
+            return default;
         };
         match text.parse::<T>() {
             Ok(n) if number.accepts(n) => n,
             _ => {
                 self.problem(
-                    number.name,
+                    variable,
                     format!(
                         "{} is not a whole number in {}..={}",
                         shown(&text),
@@ -129,7 +140,7 @@ impl<'a> Reader<'a> {
                         number.max
                     ),
                 );
-                number.default
+                default
             }
         }
     }

@@ -3,32 +3,39 @@
 //! features, for every configured stream's feature. The token itself never appears in a message.
 
 use contract::Stream;
-use contract::env::{OP_BEARER_TOKEN, OP_BEARER_TOKEN_FILE};
 use contract::summary::FailureReason;
 
 use super::problems::{Problem, Reader, shown};
 use crate::onepassword::token::TokenClaims;
 use crate::secret::Secret;
 
+/// The variables a token may come from: `OP_BEARER_TOKEN` and `OP_BEARER_TOKEN_FILE`, or an
+/// account's (`OP_BEARER_TOKEN_ACME`, `OP_BEARER_TOKEN_FILE_ACME`).
+pub(super) struct TokenVariables {
+    pub value: String,
+    pub file: String,
+}
+
 /// The token, or `None` after recording why it cannot be used.
-pub(super) fn bearer_token(r: &mut Reader<'_>) -> Option<Secret> {
+pub(super) fn bearer_token(r: &mut Reader<'_>, vars: &TokenVariables) -> Option<Secret> {
+    let (value_var, file_var) = (vars.value.as_str(), vars.file.as_str());
     let (variable, token) = match (
-        r.get(OP_BEARER_TOKEN).map(Secret::new),
-        r.get(OP_BEARER_TOKEN_FILE).map(str::to_owned),
+        r.get(value_var).map(Secret::new),
+        r.get(file_var).map(str::to_owned),
     ) {
         (Some(_), Some(_)) => {
             r.problem(
-                OP_BEARER_TOKEN_FILE,
-                "set either OP_BEARER_TOKEN or OP_BEARER_TOKEN_FILE, not both",
+                file_var,
+                format!("set either {value_var} or {file_var}, not both"),
             );
             return None;
         }
-        (Some(token), None) => (OP_BEARER_TOKEN, token),
-        (None, Some(path)) => (OP_BEARER_TOKEN_FILE, from_file(r, &path)?),
+        (Some(token), None) => (value_var, token),
+        (None, Some(path)) => (file_var, from_file(r, file_var, &path)?),
         (None, None) => {
             r.missing(
-                OP_BEARER_TOKEN,
-                "the Events Reporting bearer token (on Cloud Run, from Secret Manager), or OP_BEARER_TOKEN_FILE naming a file that holds it",
+                value_var,
+                &format!("the Events Reporting bearer token (on Cloud Run, from Secret Manager), or {file_var} naming a file that holds it"),
             );
             return None;
         }
@@ -36,7 +43,7 @@ pub(super) fn bearer_token(r: &mut Reader<'_>) -> Option<Secret> {
     match token.check_bearer() {
         Ok(()) => Some(token),
         Err(e) => {
-            let what = if variable == OP_BEARER_TOKEN {
+            let what = if variable == value_var {
                 "the token".to_owned()
             } else {
                 format!(
@@ -50,17 +57,17 @@ pub(super) fn bearer_token(r: &mut Reader<'_>) -> Option<Secret> {
     }
 }
 
-fn from_file(r: &mut Reader<'_>, path: &str) -> Option<Secret> {
+fn from_file(r: &mut Reader<'_>, variable: &str, path: &str) -> Option<Secret> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) if !text.trim().is_empty() => Some(Secret::new(text)),
             Ok(_) => {
-                r.problem(OP_BEARER_TOKEN_FILE, format!("{} is empty", shown(path)));
+                r.problem(variable, format!("{} is empty", shown(path)));
                 None
             }
             Err(e) => {
                 r.problem(
-                    OP_BEARER_TOKEN_FILE,
+                    variable,
                     format!(
                         "{} is not text: a bearer token is printable ASCII, but byte {} is not UTF-8",
                         shown(path),
@@ -71,10 +78,7 @@ fn from_file(r: &mut Reader<'_>, path: &str) -> Option<Secret> {
             }
         },
         Err(e) => {
-            r.problem(
-                OP_BEARER_TOKEN_FILE,
-                format!("cannot read {}: {e}", shown(path)),
-            );
+            r.problem(variable, format!("cannot read {}: {e}", shown(path)));
             None
         }
     }

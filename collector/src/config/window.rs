@@ -64,10 +64,13 @@ pub fn backfill_window(
 
 /// What the Events API's retention (about 120 days) will leave out of `plans`, one sentence per
 /// stream that reaches back further.
-pub fn retention_warnings(plans: &[StreamPlan], now: DateTime<Utc>) -> Vec<String> {
+pub fn retention_warnings<'a>(
+    plans: impl IntoIterator<Item = &'a StreamPlan>,
+    now: DateTime<Utc>,
+) -> Vec<String> {
     let cutoff = now - chrono::Duration::days(RETENTION_DAYS);
     plans
-        .iter()
+        .into_iter()
         .filter_map(|plan| match plan.start {
             Start::Lookback(lookback) if now - lookback < cutoff => Some(format!(
                 "LOOKBACK_HOURS={} reaches back to {}, but the Events API keeps about {RETENTION_DAYS} days: a first run of {} will miss its events from {} to {}",

@@ -1,9 +1,12 @@
-//! A collection run: for each configured stream, drain the Events API into the store, exactly once.
+//! A collection run: for each account and each of its streams, drain the Events API into the
+//! store, exactly once.
 
+mod accounts;
 mod buffers;
 mod drain;
 mod fetch;
 pub mod naming;
+mod order;
 mod read_ahead;
 
 use std::sync::Arc;
@@ -13,7 +16,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
-pub use contract::summary::{Failure, FailureReason, Outcome, RunSummary, StreamSummary};
+pub use contract::AccountName;
+pub use contract::summary::{
+    AccountSummary, Failure, FailureReason, Outcome, RunSummary, StreamSummary,
+};
+pub use order::key as run_order_key;
 
 use crate::onepassword::{Client, Stream};
 use crate::storage::ObjectStore;
@@ -131,46 +138,97 @@ impl Default for Limits {
     }
 }
 
+/// One account to collect: its Events API client and its streams. A deployment of one account
+/// has one, unnamed; a deployment of several names each.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// Its name, in a deployment of several.
+    pub name: Option<AccountName>,
+    /// The Events API with its token.
+    pub client: Client,
+    /// Its streams, collected one after another.
+    pub plans: Vec<StreamPlan>,
+    /// Its token's expiry, reported in every run summary.
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// Which token it uses (its fingerprint), reported in every run summary.
+    pub token_fingerprint: Option<String>,
+}
+
+impl Account {
+    /// The one, unnamed account of a single-account deployment.
+    pub fn single(client: Client, plans: Vec<StreamPlan>) -> Account {
+        Account {
+            name: None,
+            client,
+            plans,
+            token_expires_at: None,
+            token_fingerprint: None,
+        }
+    }
+}
+
 /// Runs collection cycles.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
-    client: Client,
+    accounts: Vec<Account>,
     store: Arc<dyn ObjectStore>,
-    plans: Vec<StreamPlan>,
     limits: Limits,
     stop: Arc<AtomicBool>,
-    token_expires_at: Option<DateTime<Utc>>,
-    token_fingerprint: Option<String>,
+    parallel: usize,
+    run_order: Option<String>,
 }
 
 impl Pipeline {
-    /// A pipeline moving `plans`' streams from `client` into `store`.
+    /// A pipeline moving `plans`' streams from `client` into `store` (one unnamed account).
     pub fn new(
         client: Client,
         store: Arc<dyn ObjectStore>,
         plans: Vec<StreamPlan>,
         limits: Limits,
     ) -> Self {
+        Self::of_accounts(vec![Account::single(client, plans)], store, limits)
+    }
+
+    /// A pipeline collecting `accounts` into `store`, one at a time until
+    /// [`Pipeline::with_parallel`] says otherwise.
+    pub fn of_accounts(
+        accounts: Vec<Account>,
+        store: Arc<dyn ObjectStore>,
+        limits: Limits,
+    ) -> Self {
         Self {
-            client,
+            accounts,
             store,
-            plans,
             limits,
             stop: Arc::new(AtomicBool::new(false)),
-            token_expires_at: None,
-            token_fingerprint: None,
+            parallel: 1,
+            run_order: None,
         }
     }
 
-    /// Records the token's expiry, reported in every run summary.
-    pub fn with_token_expiry(mut self, expires_at: Option<DateTime<Utc>>) -> Self {
-        self.token_expires_at = expires_at;
+    /// Collects up to `parallel` accounts at once (each holds at most `batches_in_flight`
+    /// batches), and keeps the accounts a run leaves unfinished in the object `run_order`, so the
+    /// next run starts with them.
+    pub fn with_parallel(mut self, parallel: usize, run_order: String) -> Self {
+        self.parallel = parallel.max(1);
+        self.run_order = Some(run_order);
         self
     }
 
-    /// Records which token runs use (its fingerprint), reported in every run summary.
+    /// Records the token's expiry of a single-account pipeline, reported in every run summary.
+    pub fn with_token_expiry(mut self, expires_at: Option<DateTime<Utc>>) -> Self {
+        for account in &mut self.accounts {
+            account.token_expires_at = expires_at;
+        }
+        self
+    }
+
+    /// Records which token a single-account pipeline uses (its fingerprint), reported in every run
+    /// summary.
     pub fn with_token_fingerprint(mut self, fingerprint: String) -> Self {
-        self.token_fingerprint = Some(fingerprint);
+        for account in &mut self.accounts {
+            account.token_fingerprint = Some(fingerprint.clone());
+        }
         self
     }
 
@@ -179,27 +237,48 @@ impl Pipeline {
         self.stop.clone()
     }
 
-    /// One cycle over every stream, one after another, within the time budget.
+    /// One cycle over every account within the time budget: each account's streams one after
+    /// another, up to the parallel bound of accounts at once.
     pub async fn run(&self) -> RunSummary {
         let started = Instant::now();
         let deadline = started + self.limits.budget;
-        let mut streams = Vec::with_capacity(self.plans.len());
-        for plan in &self.plans {
-            let drain = drain::Drain::new(drain::Parts {
-                plan,
-                client: &self.client,
-                store: self.store.clone(),
-                limits: self.limits,
-                stop: self.stop.clone(),
-                deadline,
-            });
-            streams.push(drain.run().await);
+        let duration = || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match self.accounts.as_slice() {
+            [single] if single.name.is_none() => {
+                let streams = accounts::drain_account(self.parts(deadline), single.clone()).await;
+                RunSummary {
+                    streams,
+                    duration_ms: duration(),
+                    token_expires_at: single.token_expires_at,
+                    token_fingerprint: single.token_fingerprint.clone(),
+                    accounts: Vec::new(),
+                }
+            }
+            _ => {
+                let (streams, accounts) = accounts::run_accounts(
+                    self.parts(deadline),
+                    &self.accounts,
+                    self.parallel,
+                    self.run_order.as_deref(),
+                )
+                .await;
+                RunSummary {
+                    streams,
+                    duration_ms: duration(),
+                    token_expires_at: accounts.iter().filter_map(|a| a.token_expires_at).min(),
+                    token_fingerprint: None,
+                    accounts,
+                }
+            }
         }
-        RunSummary {
-            streams,
-            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            token_expires_at: self.token_expires_at,
-            token_fingerprint: self.token_fingerprint.clone(),
+    }
+
+    fn parts(&self, deadline: Instant) -> accounts::Shared {
+        accounts::Shared {
+            store: self.store.clone(),
+            limits: self.limits,
+            stop: self.stop.clone(),
+            deadline,
         }
     }
 }

@@ -1,0 +1,132 @@
+//! Which accounts go first: the accounts a run did not finish (its budget ran out, or a stop came)
+//! are kept in one small object beside the checkpoints, and the next run starts with them, so no
+//! account starves behind the others. The object is advice, not state: a missing or unreadable one
+//! is the configured order, and exactly-once never depends on it.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::AccountName;
+use crate::storage::{ObjectStore, Precondition};
+
+/// The run-order object in the checkpoints' folder `state_prefix` (outside every feed prefix).
+pub fn key(state_prefix: &str) -> String {
+    let folder = state_prefix.trim_matches('/');
+    if folder.is_empty() {
+        "run-order.json".to_owned()
+    } else {
+        format!("{folder}/run-order.json")
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RunOrder {
+    version: u32,
+    /// The accounts the last run did not finish, in the order it had them.
+    unfinished: Vec<AccountName>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The accounts the last run left unfinished, in its order (empty when none is recorded).
+pub(super) async fn load(store: &dyn ObjectStore, key: &str) -> Vec<AccountName> {
+    match store.read(key).await {
+        Ok(Some((bytes, _))) => match serde_json::from_slice::<RunOrder>(&bytes) {
+            Ok(order) if order.version == 1 => order.unfinished,
+            _ => {
+                tracing::warn!(
+                    object = key,
+                    "the run order is unreadable; accounts run in configured order"
+                );
+                Vec::new()
+            }
+        },
+        Ok(None) => Vec::new(),
+        Err(error) => {
+            tracing::warn!(object = key, error = %error, "cannot read the run order; accounts run in configured order");
+            Vec::new()
+        }
+    }
+}
+
+/// Records `unfinished` for the next run (a conflict with another run's write keeps theirs).
+pub(super) async fn save(store: &dyn ObjectStore, key: &str, unfinished: &[AccountName]) {
+    let order = RunOrder {
+        version: 1,
+        unfinished: unfinished.to_vec(),
+        updated_at: Utc::now(),
+    };
+    let bytes = Bytes::from(serde_json::to_vec(&order).expect("the run order serializes"));
+    let precondition = match store.read(key).await {
+        Ok(Some((_, generation))) => Precondition::GenerationMatch(generation),
+        Ok(None) => Precondition::DoesNotExist,
+        Err(error) => {
+            tracing::warn!(object = key, error = %error, "cannot record the run order; the next run uses the configured order");
+            return;
+        }
+    };
+    if let Err(error) = store
+        .write(key, bytes, "application/json", precondition)
+        .await
+    {
+        tracing::warn!(object = key, error = %error, "cannot record the run order; the next run uses the configured order");
+    }
+}
+
+/// Indexes of `names` in run order: those of `unfinished` first (in its order), then the rest in
+/// configured order.
+pub(super) fn ordered(names: &[Option<AccountName>], unfinished: &[AccountName]) -> Vec<usize> {
+    let mut order: Vec<usize> = unfinished
+        .iter()
+        .filter_map(|u| names.iter().position(|n| n.as_ref() == Some(u)))
+        .collect();
+    order.dedup();
+    for index in 0..names.len() {
+        if !order.contains(&index) {
+            order.push(index);
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStore;
+
+    fn name(n: &str) -> AccountName {
+        AccountName::new(n).unwrap()
+    }
+
+    #[test]
+    fn unfinished_accounts_go_first_then_the_configured_order() {
+        let names: Vec<_> = ["a", "b", "c", "d"].map(|n| Some(name(n))).into();
+        assert_eq!(ordered(&names, &[]), [0, 1, 2, 3]);
+        assert_eq!(ordered(&names, &[name("c"), name("a")]), [2, 0, 1, 3]);
+        assert_eq!(
+            ordered(&names, &[name("gone"), name("d")]),
+            [3, 0, 1, 2],
+            "a removed account is ignored"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_order_survives_between_runs_and_a_bad_object_is_the_configured_order() {
+        let store = MemoryStore::new();
+        assert!(load(&store, "s/run-order.json").await.is_empty());
+        save(&store, "s/run-order.json", &[name("b")]).await;
+        assert_eq!(load(&store, "s/run-order.json").await, [name("b")]);
+        save(&store, "s/run-order.json", &[]).await;
+        assert!(load(&store, "s/run-order.json").await.is_empty());
+        store
+            .write(
+                "t/run-order.json",
+                Bytes::from_static(b"{not json"),
+                "application/json",
+                Precondition::DoesNotExist,
+            )
+            .await
+            .unwrap();
+        assert!(load(&store, "t/run-order.json").await.is_empty());
+    }
+}
