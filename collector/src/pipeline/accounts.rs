@@ -1,7 +1,7 @@
 //! Running accounts: each account's streams one after another, several accounts at once up to a
 //! bound. An account waits for a slot before it starts, so memory holds at most the bound's worth
 //! of drains (each at most BATCHES_IN_FLIGHT batches), however many accounts there are. Accounts
-//! start in the order the last run left them: those it did not finish first.
+//! start in the order the last run left them (`order.rs`): those it never reached first.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -11,8 +11,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::drain::{Drain, Parts};
-use super::order;
-use super::{Account, AccountSummary, Limits, Outcome, StreamSummary};
+use super::order::{self, Progress};
+use super::{Account, AccountName, AccountSummary, Limits, Outcome, StreamSummary};
 use crate::storage::ObjectStore;
 
 /// What every account's drains share.
@@ -52,6 +52,17 @@ fn finished(outcome: &Outcome) -> bool {
     )
 }
 
+/// How far this run got with an account, from its streams' summaries.
+fn progress(streams: &[StreamSummary]) -> Progress {
+    if streams.iter().all(|s| finished(&s.outcome)) {
+        Progress::Finished
+    } else if streams.iter().all(|s| s.pages == 0 && s.events == 0) {
+        Progress::NotReached
+    } else {
+        Progress::Unfinished
+    }
+}
+
 /// Runs `accounts`, at most `parallel` at once, in the order the last run left (`run_order`);
 /// returns every stream's summary in configured order, and each account's.
 pub(super) async fn run_accounts(
@@ -61,11 +72,11 @@ pub(super) async fn run_accounts(
     run_order: Option<&str>,
 ) -> (Vec<StreamSummary>, Vec<AccountSummary>) {
     let names: Vec<_> = accounts.iter().map(|a| a.name.clone()).collect();
-    let unfinished_before = match run_order {
+    let recorded = match run_order {
         Some(key) => order::load(shared.store.as_ref(), key).await,
         None => Vec::new(),
     };
-    let order = order::ordered(&names, &unfinished_before);
+    let order = order::ordered(&names, &recorded);
 
     // A slot is taken before an account's task exists: only `parallel` drains are ever in memory,
     // and accounts start in `order`.
@@ -94,6 +105,7 @@ pub(super) async fn run_accounts(
 
     let mut streams = Vec::new();
     let mut summaries = Vec::with_capacity(accounts.len());
+    let mut progresses: Vec<Progress> = Vec::with_capacity(accounts.len());
     for (account, result) in accounts.iter().zip(results) {
         let Some(name) = account.name.clone() else {
             continue;
@@ -112,6 +124,7 @@ pub(super) async fn run_accounts(
                 })
                 .collect()
         });
+        let progress = progress(&account_streams);
         summaries.push(AccountSummary {
             account: name,
             token_expires_at: account.token_expires_at,
@@ -119,19 +132,18 @@ pub(super) async fn run_accounts(
             ok: account_streams
                 .iter()
                 .all(|s| s.outcome.failure().is_none()),
-            finished: account_streams.iter().all(|s| finished(&s.outcome)),
+            finished: progress == Progress::Finished,
         });
+        progresses.push(progress);
         streams.extend(account_streams);
     }
 
     if let Some(key) = run_order {
-        let unfinished: Vec<_> = order
-            .iter()
-            .filter_map(|&index| summaries.get(index))
-            .filter(|summary| !summary.finished)
-            .map(|summary| summary.account.clone())
+        let next: Vec<AccountName> = order::next(&order, &progresses)
+            .into_iter()
+            .map(|index| summaries[index].account.clone())
             .collect();
-        order::save(shared.store.as_ref(), key, &unfinished).await;
+        order::save(shared.store.as_ref(), key, &next).await;
     }
     (streams, summaries)
 }

@@ -1,7 +1,10 @@
-//! Which accounts go first: the accounts a run did not finish (its budget ran out, or a stop came)
-//! are kept in one small object beside the checkpoints, and the next run starts with them, so no
-//! account starves behind the others. The object is advice, not state: a missing or unreadable one
-//! is the configured order, and exactly-once never depends on it.
+//! Which accounts go first. After a run, its accounts are ordered for the next one: those it never
+//! got to (its budget ran out before their turn, or a stop came) first, then those it left
+//! unfinished, then those it finished, each group in this run's order. The order is kept in one
+//! small object beside the checkpoints, so no account starves behind a slow one: an account that
+//! used up a run's budget goes after the accounts it kept waiting. The object is advice, not
+//! state: a missing or unreadable one is the configured order, and exactly-once never depends on
+//! it.
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -23,16 +26,27 @@ pub fn key(state_prefix: &str) -> String {
 #[derive(Debug, Serialize, Deserialize)]
 struct RunOrder {
     version: u32,
-    /// The accounts the last run did not finish, in the order it had them.
-    unfinished: Vec<AccountName>,
+    /// The order for the next run.
+    order: Vec<AccountName>,
     updated_at: DateTime<Utc>,
 }
 
-/// The accounts the last run left unfinished, in its order (empty when none is recorded).
+/// How far a run got with an account, which decides its place in the next run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Progress {
+    /// Its turn never came (no page fetched, no event written, not finished).
+    NotReached,
+    /// It ran, but the budget, a stop or MAX_RECORDS ended it before its backlog did.
+    Unfinished,
+    /// It got through its backlog (or failed in a way going first would not help).
+    Finished,
+}
+
+/// The order the last run recorded for this one (empty when none is recorded).
 pub(super) async fn load(store: &dyn ObjectStore, key: &str) -> Vec<AccountName> {
     match store.read(key).await {
         Ok(Some((bytes, _))) => match serde_json::from_slice::<RunOrder>(&bytes) {
-            Ok(order) if order.version == 1 => order.unfinished,
+            Ok(order) if order.version == 1 => order.order,
             _ => {
                 tracing::warn!(
                     object = key,
@@ -49,11 +63,11 @@ pub(super) async fn load(store: &dyn ObjectStore, key: &str) -> Vec<AccountName>
     }
 }
 
-/// Records `unfinished` for the next run (a conflict with another run's write keeps theirs).
-pub(super) async fn save(store: &dyn ObjectStore, key: &str, unfinished: &[AccountName]) {
+/// Records `order` for the next run (a conflict with another run's write keeps theirs).
+pub(super) async fn save(store: &dyn ObjectStore, key: &str, order: &[AccountName]) {
     let order = RunOrder {
         version: 1,
-        unfinished: unfinished.to_vec(),
+        order: order.to_vec(),
         updated_at: Utc::now(),
     };
     let bytes = Bytes::from(serde_json::to_vec(&order).expect("the run order serializes"));
@@ -73,10 +87,18 @@ pub(super) async fn save(store: &dyn ObjectStore, key: &str, unfinished: &[Accou
     }
 }
 
-/// Indexes of `names` in run order: those of `unfinished` first (in its order), then the rest in
-/// configured order.
-pub(super) fn ordered(names: &[Option<AccountName>], unfinished: &[AccountName]) -> Vec<usize> {
-    let mut order: Vec<usize> = unfinished
+/// The next run's order: this run's `order` (indexes), grouped by `progress` (by index), each
+/// group in this run's order.
+pub(super) fn next(order: &[usize], progress: &[Progress]) -> Vec<usize> {
+    let mut next = order.to_vec();
+    next.sort_by_key(|&index| progress[index]);
+    next
+}
+
+/// Indexes of `names` in run order: as `recorded` says (names it does not know are ignored), then
+/// the accounts it does not list in configured order.
+pub(super) fn ordered(names: &[Option<AccountName>], recorded: &[AccountName]) -> Vec<usize> {
+    let mut order: Vec<usize> = recorded
         .iter()
         .filter_map(|u| names.iter().position(|n| n.as_ref() == Some(u)))
         .collect();
@@ -99,7 +121,16 @@ mod tests {
     }
 
     #[test]
-    fn unfinished_accounts_go_first_then_the_configured_order() {
+    fn accounts_never_reached_go_first_then_unfinished_then_finished() {
+        use Progress::*;
+        // Run order c, a, b, d: a finished, b was never reached, c ran out of budget, d finished.
+        let progress = [Finished, NotReached, Unfinished, Finished];
+        assert_eq!(next(&[2, 0, 1, 3], &progress), [1, 2, 0, 3]);
+        assert_eq!(next(&[0, 1, 2, 3], &[Finished; 4]), [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_recorded_order_is_followed_then_the_configured_order() {
         let names: Vec<_> = ["a", "b", "c", "d"].map(|n| Some(name(n))).into();
         assert_eq!(ordered(&names, &[]), [0, 1, 2, 3]);
         assert_eq!(ordered(&names, &[name("c"), name("a")]), [2, 0, 1, 3]);
