@@ -1,6 +1,7 @@
 //! The provisioner's one YAML file: schema with the guide's defaults, loading, and validation that
 //! reports every problem at once.
 
+mod accounts;
 mod closed;
 mod cron;
 mod names;
@@ -9,6 +10,7 @@ mod regions;
 mod schema;
 mod validate;
 
+pub use accounts::{Account, AccountChoiceError, AccountEntry, MAX_ACCOUNTS, events_base_url};
 pub use closed::{Closed, OneOf, spelling};
 pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, silence_seconds};
 pub use problem::Problem;

@@ -131,6 +131,10 @@ pub struct Config {
     /// Federation; no key).
     #[serde(default)]
     pub github: Github,
+    /// Several 1Password accounts, one entry each; read them with [`Config::accounts`]. Empty: the
+    /// one account `events_api`, `streams` and `secret` describe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<super::accounts::AccountEntry>,
 }
 
 /// The CI deployer.
@@ -385,12 +389,9 @@ pub struct Terraform {
 impl Config {
     /// The Events API base URL the config names, if it names one.
     pub fn explicit_events_base_url(&self) -> Option<String> {
-        let value = self.events_api.as_deref()?.trim();
-        Some(if value.starts_with("https://") {
-            value.trim_end_matches('/').to_owned()
-        } else {
-            format!("https://events.{value}")
-        })
+        self.events_api
+            .as_deref()
+            .map(super::accounts::events_base_url)
     }
 
     /// The Events API base URL the collector is deployed with (default: 1password.com's).
@@ -477,9 +478,21 @@ impl Config {
         prefix.trim_matches('/').to_owned()
     }
 
-    /// (stream, prefix) for each configured stream.
+    /// (stream, feed prefix) for each stream some account collects, in the order of
+    /// [`Stream::ALL`] with several accounts, else in the config's order.
     pub fn stream_prefixes(&self) -> Vec<(Stream, String)> {
-        self.streams()
+        let streams = if self.has_accounts() {
+            self.collected_streams()
+        } else {
+            let mut once: Vec<Stream> = Vec::new();
+            for stream in self.streams.iter().filter_map(|s| s.checked().ok()) {
+                if !once.contains(&stream) {
+                    once.push(stream);
+                }
+            }
+            once
+        };
+        streams
             .into_iter()
             .map(|stream| (stream, self.prefix(stream)))
             .collect()

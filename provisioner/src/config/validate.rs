@@ -77,13 +77,8 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         );
     }
     // The prefixes of the streams spelled right, each once (the misspelled and repeated are
-    // reported below).
-    let mut known: Vec<(Stream, String)> = Vec::new();
-    for stream in config.streams.iter().filter_map(|s| s.checked().ok()) {
-        if !known.iter().any(|(s, _)| *s == stream) {
-            known.push((stream, config.prefix(stream)));
-        }
-    }
+    // reported below), of every account.
+    let known = config.stream_prefixes();
     for (i, (stream, feed)) in known.iter().enumerate() {
         check(
             !under(&config.checkpoint_prefix, feed) && !under(feed, &config.checkpoint_prefix),
@@ -270,6 +265,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.secret,
         "is not a Secret Manager secret id: letters, digits, '-' or '_'",
     );
+    super::accounts::validate_accounts(config, &mut check);
     if let Some(bucket) = &config.terraform.state_bucket {
         check(
             bucket_name(bucket),
