@@ -7,6 +7,9 @@ locals {
     var.alert_channel_ids,
   )
   collector_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.service_name}\""
+  # With several accounts, silence is watched per account, and alerts name the account.
+  silence_metric   = local.multi_account ? "${var.service_name}-successful-account-runs" : "${var.service_name}-successful-runs"
+  silence_group_by = local.multi_account ? ["resource.label.service_name", "metric.label.account"] : ["resource.label.service_name"]
 }
 
 resource "google_monitoring_notification_channel" "email" {
@@ -40,6 +43,33 @@ resource "google_logging_metric" "successful_runs" {
   depends_on = [google_project_service.required]
 }
 
+# With several accounts: counts each account's clean runs (its account summary line with ok=true),
+# labelled with the account.
+resource "google_logging_metric" "successful_account_runs" {
+  count = var.alerting_enabled && local.multi_account ? 1 : 0
+
+  project = var.project_id
+  name    = "${var.service_name}-successful-account-runs"
+  filter  = "${local.collector_logs} AND jsonPayload.message=\"collector account summary\" AND jsonPayload.ok=true"
+
+  metric_descriptor {
+    metric_kind  = "DELTA"
+    value_type   = "INT64"
+    unit         = "1"
+    display_name = "1Password collector successful runs per account"
+    labels {
+      key         = "account"
+      value_type  = "STRING"
+      description = "The 1Password account"
+    }
+  }
+  label_extractors = {
+    account = "EXTRACT(jsonPayload.account)"
+  }
+
+  depends_on = [google_project_service.required]
+}
+
 resource "google_monitoring_alert_policy" "silence" {
   count = var.alerting_enabled ? 1 : 0
 
@@ -51,15 +81,15 @@ resource "google_monitoring_alert_policy" "silence" {
   conditions {
     display_name = "No successful collection run for twice the schedule interval"
     condition_absent {
-      filter   = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.successful_runs[0].name}\" AND resource.type=\"cloud_run_revision\""
+      filter   = "metric.type=\"logging.googleapis.com/user/${local.silence_metric}\" AND resource.type=\"cloud_run_revision\""
       duration = "${var.alert_silence_seconds}s"
-      # The metric has one series per revision: summed across revisions and grouped by service,
-      # so the series a deploy retires is not read as silence.
+      # The metric has one series per revision: summed across revisions and grouped by service
+      # (and account), so the series a deploy retires is not read as silence.
       aggregations {
         alignment_period     = "300s"
         per_series_aligner   = "ALIGN_COUNT"
         cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.service_name"]
+        group_by_fields      = local.silence_group_by
       }
     }
   }
@@ -68,6 +98,9 @@ resource "google_monitoring_alert_policy" "silence" {
     mime_type = "text/markdown"
     content   = "No 1Password events have been collected successfully for twice the schedule interval. Run `provision verify` for a diagnosis: an expired token, a broken scheduler, topic, subscription or invoker binding, or a permission change."
   }
+
+  # The metric it watches exists first (its name is spelled in the filter).
+  depends_on = [google_logging_metric.successful_runs, google_logging_metric.successful_account_runs]
 }
 
 resource "google_monitoring_alert_policy" "errors" {
@@ -81,7 +114,8 @@ resource "google_monitoring_alert_policy" "errors" {
   conditions {
     display_name = "The collector logged an ERROR"
     condition_matched_log {
-      filter = "${local.collector_logs} AND severity>=ERROR"
+      filter           = "${local.collector_logs} AND severity>=ERROR"
+      label_extractors = local.multi_account ? { account = "EXTRACT(jsonPayload.account)" } : null
     }
   }
 
@@ -109,7 +143,8 @@ resource "google_monitoring_alert_policy" "token_expiry" {
   conditions {
     display_name = "Token expiry read at a run is 14 days away or less"
     condition_matched_log {
-      filter = "${local.collector_logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.token_days_left>=0 AND jsonPayload.token_days_left<=14"
+      filter           = "${local.collector_logs} AND jsonPayload.message=\"collector run summary\" AND jsonPayload.token_days_left>=0 AND jsonPayload.token_days_left<=14"
+      label_extractors = local.multi_account ? { account = "EXTRACT(jsonPayload.token_account)" } : null
     }
   }
 

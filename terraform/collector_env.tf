@@ -1,14 +1,15 @@
 # The collector's environment: the variables it reads and their values, derived from this module's
-# variables only. The names and defaults are the collector's own (contract/src/env.rs in the
+# variables and the layout (layout.tf) only. The names and defaults are the collector's own (contract/src/env.rs in the
 # project); the project's tests evaluate this file with Terraform and feed the result through the
-# collector's settings parser. The bearer token is not here: it comes from Secret Manager (main.tf).
+# collector's settings parser. The bearer tokens are not here: they come from Secret Manager
+# (main.tf); `token_env` says which variable gets which secret.
 
 locals {
-  stream_prefixes   = { for stream, prefix in var.stream_prefixes : stream => trim(prefix, "/") }
-  checkpoint_folder = trim(var.checkpoint_prefix, "/")
+  # An account's variables end with its name, upper-cased, '-' as '_' (OP_API_BASE_ACME_EU).
+  account_suffix = { for name, _ in var.accounts : name => upper(replace(name, "-", "_")) }
 
   # A list, not a map, so the service's env blocks keep this order.
-  collector_env = [
+  single_account_env = [
     { name = "OP_API_BASE", value = var.events_api_base_url },
     { name = "GCS_BUCKET", value = var.bucket_name },
     { name = "GCS_PREFIX", value = lookup(local.stream_prefixes, "auditevents", "onepassword-audit") },
@@ -23,4 +24,35 @@ locals {
     { name = "RUN_BUDGET_SECONDS", value = "480" },
     { name = "LOG_FORMAT", value = "json" },
   ]
+
+  # Several accounts: the shared settings, then each account's own (in name order).
+  multi_account_env = concat(
+    [
+      { name = "ACCOUNTS", value = join(",", keys(var.accounts)) },
+      { name = "ACCOUNTS_IN_PARALLEL", value = tostring(var.accounts_in_parallel) },
+      { name = "GCS_BUCKET", value = var.bucket_name },
+      { name = "GCS_PREFIX", value = lookup(local.stream_prefixes, "auditevents", "onepassword-audit") },
+      { name = "SIGNINATTEMPTS_PREFIX", value = lookup(local.stream_prefixes, "signinattempts", "onepassword-signinattempts") },
+      { name = "ITEMUSAGES_PREFIX", value = lookup(local.stream_prefixes, "itemusages", "onepassword-itemusages") },
+      { name = "STATE_PREFIX", value = "${local.checkpoint_folder}/" },
+      { name = "MAX_RECORDS", value = tostring(var.max_records) },
+      { name = "PAGE_SIZE", value = tostring(var.page_size) },
+      { name = "RUN_BUDGET_SECONDS", value = "480" },
+      { name = "LOG_FORMAT", value = "json" },
+    ],
+    flatten([
+      for name, account in var.accounts : [
+        { name = "OP_API_BASE_${local.account_suffix[name]}", value = account.events_api_base_url },
+        { name = "STREAMS_${local.account_suffix[name]}", value = join(",", account.streams) },
+        { name = "LOOKBACK_HOURS_${local.account_suffix[name]}", value = tostring(account.lookback_hours) },
+      ]
+    ]),
+  )
+
+  collector_env = local.multi_account ? local.multi_account_env : local.single_account_env
+
+  # Which variable gets which secret's token.
+  token_env = local.multi_account ? [
+    for name, account in var.accounts : { name = "OP_BEARER_TOKEN_${local.account_suffix[name]}", secret_id = account.secret_id }
+  ] : [{ name = "OP_BEARER_TOKEN", secret_id = var.secret_id }]
 }

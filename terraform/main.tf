@@ -105,11 +105,14 @@ resource "google_storage_bucket_iam_member" "collector_objects" {
   member = "serviceAccount:${google_service_account.collector.email}"
 }
 
-# --- Secret ----------------------------------------------------------------------------------
+# --- Secrets ---------------------------------------------------------------------------------
 
-# The token itself is added as a version outside Terraform (`provision apply` pipes it to
-# `gcloud secrets versions add --data-file=-`), so it never enters a rendered file or the state.
+# Tokens are added as versions outside Terraform (`provision apply` pipes each to
+# `gcloud secrets versions add --data-file=-`), so they never enter a rendered file or the state.
+# One account: one secret. Several accounts: one secret each, read only by the collector.
 resource "google_secret_manager_secret" "token" {
+  count = local.multi_account ? 0 : 1
+
   project   = var.project_id
   secret_id = var.secret_id
 
@@ -120,9 +123,44 @@ resource "google_secret_manager_secret" "token" {
   depends_on = [google_project_service.required]
 }
 
+# The secret of deployments made before accounts existed keeps its place in the state.
+moved {
+  from = google_secret_manager_secret.token
+  to   = google_secret_manager_secret.token[0]
+}
+
 resource "google_secret_manager_secret_iam_member" "collector_reads_token" {
+  count = local.multi_account ? 0 : 1
+
   project   = var.project_id
-  secret_id = google_secret_manager_secret.token.secret_id
+  secret_id = google_secret_manager_secret.token[0].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.collector.email}"
+}
+
+moved {
+  from = google_secret_manager_secret_iam_member.collector_reads_token
+  to   = google_secret_manager_secret_iam_member.collector_reads_token[0]
+}
+
+resource "google_secret_manager_secret" "account_token" {
+  for_each = var.accounts
+
+  project   = var.project_id
+  secret_id = each.value.secret_id
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.required]
+}
+
+resource "google_secret_manager_secret_iam_member" "collector_reads_account_token" {
+  for_each = var.accounts
+
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.account_token[each.key].secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.collector.email}"
 }
@@ -211,12 +249,16 @@ resource "google_cloud_run_v2_service" "collector" {
           value = env.value.value
         }
       }
-      env {
-        name = "OP_BEARER_TOKEN"
-        value_source {
-          secret_key_ref {
-            secret  = google_secret_manager_secret.token.secret_id
-            version = "latest"
+      # Each token from its secret (collector_env.tf says which variable gets which).
+      dynamic "env" {
+        for_each = local.token_env
+        content {
+          name = env.value.name
+          value_source {
+            secret_key_ref {
+              secret  = env.value.secret_id
+              version = "latest"
+            }
           }
         }
       }
@@ -231,6 +273,7 @@ resource "google_cloud_run_v2_service" "collector" {
   depends_on = [
     google_project_service.required,
     google_secret_manager_secret_iam_member.collector_reads_token,
+    google_secret_manager_secret_iam_member.collector_reads_account_token,
     google_storage_bucket_iam_member.collector_objects,
   ]
 }

@@ -4,8 +4,8 @@ output "bucket_name" {
 }
 
 output "feed_uris" {
-  description = "Storage bucket URL to enter in each stream's SecOps feed (gs://BUCKET/PREFIX/), by stream."
-  value       = { for stream, prefix in local.stream_prefixes : stream => "gs://${google_storage_bucket.logs.name}/${prefix}/" }
+  description = "Storage bucket URL to enter in each SecOps feed (gs://BUCKET/PREFIX/, or gs://BUCKET/PREFIX/ACCOUNT/ with several accounts), by stream (ACCOUNT/STREAM with several accounts)."
+  value       = { for key, feed in local.feeds : key => "gs://${google_storage_bucket.logs.name}/${feed.folder}/" }
 }
 
 output "checkpoint_prefix" {
@@ -44,8 +44,13 @@ output "dead_letter_topic_id" {
 }
 
 output "secret_id" {
-  description = "Secret Manager secret holding the bearer token; add versions with `provision apply` or `gcloud secrets versions add --data-file=-`."
-  value       = google_secret_manager_secret.token.secret_id
+  description = "Secret Manager secret holding the bearer token (empty with several accounts: see account_secret_ids); add versions with `provision apply` or `gcloud secrets versions add --data-file=-`."
+  value       = local.multi_account ? "" : google_secret_manager_secret.token[0].secret_id
+}
+
+output "account_secret_ids" {
+  description = "With several accounts: the Secret Manager secret holding each account's bearer token, by account (`provision set-token --account NAME` adds versions)."
+  value       = { for name, secret in google_secret_manager_secret.account_token : name => secret.secret_id }
 }
 
 output "repository_url" {
@@ -59,7 +64,7 @@ output "scheduler_job_name" {
 }
 
 output "secops_feeds" {
-  description = "SecOps feeds created by Terraform, by stream (empty when secops_instance is null)."
+  description = "SecOps feeds created by Terraform, by stream (ACCOUNT/STREAM with several accounts; empty when secops_instance is null)."
   value       = { for stream, feed in google_chronicle_feed.stream : stream => feed.name }
 }
 

@@ -98,6 +98,49 @@ variable "stream_prefixes" {
   }
 }
 
+variable "accounts" {
+  description = "Several 1Password accounts in one deployment, by name: each account's objects go to a folder of its name under each feed prefix, its checkpoints to a folder of its name, its token to its own secret, and it gets one SecOps feed per stream. Empty: the one account of events_api_base_url, secret_id and lookback_hours, with objects directly under the feed prefixes."
+  type = map(object({
+    events_api_base_url = string
+    streams             = list(string)
+    secret_id           = string
+    lookback_hours      = number
+    asset_namespace     = optional(string, "")
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.accounts) : can(regex("^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$", name))])
+    error_message = "account names are 1-24 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.accounts) : length(a.streams) > 0 && alltrue([for s in a.streams : contains(["auditevents", "signinattempts", "itemusages"], s)])])
+    error_message = "each account's streams are auditevents, signinattempts or itemusages, at least one."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.accounts) : can(regex("^https://[a-z0-9.-]+/?$", a.events_api_base_url)) && can(regex("^[A-Za-z0-9_-]{1,255}$", a.secret_id)) && a.lookback_hours >= 1 && a.lookback_hours <= 8760 && can(regex("^([A-Za-z0-9._-]{1,63})?$", a.asset_namespace))])
+    error_message = "each account needs an https:// events API base URL, a secret id of letters, digits, '-' and '_', lookback_hours of 1-8760 and an asset namespace of letters, digits, '-', '_' and '.' (or none)."
+  }
+
+  validation {
+    condition     = length(distinct([for a in values(var.accounts) : a.secret_id])) == length(var.accounts)
+    error_message = "each account's token has its own secret."
+  }
+}
+
+variable "accounts_in_parallel" {
+  description = "With several accounts: how many the collector collects at once (each holds at most a few batches in memory)."
+  type        = number
+  default     = 4
+
+  validation {
+    condition     = var.accounts_in_parallel >= 1 && var.accounts_in_parallel <= 16
+    error_message = "accounts_in_parallel must be between 1 and 16."
+  }
+}
+
 variable "checkpoint_prefix" {
   description = "Folder of the collector's checkpoints, outside every feed prefix so SecOps never ingests them."
   type        = string

@@ -120,7 +120,7 @@ fn module_arguments(root_main: &str) -> serde_json::Value {
 /// `local.collector_env` of the module, evaluated by Terraform with `arguments`.
 fn terraform_env(module: &[RenderedFile], arguments: &serde_json::Value) -> Vars {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["variables.tf", "collector_env.tf"] {
+    for name in ["variables.tf", "layout.tf", "collector_env.tf"] {
         let path = format!("{}/{name}", render::files::TF_MODULE_DIR);
         std::fs::write(dir.path().join(name), file(module, &path)).unwrap();
     }

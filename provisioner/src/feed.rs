@@ -1,5 +1,5 @@
-//! What to enter in Google SecOps for each stream's "Google Cloud Storage V2" feed, and the grant
-//! the SecOps service account needs.
+//! What to enter in Google SecOps for each stream's "Google Cloud Storage V2" feed (each account's
+//! and stream's, with several accounts), and the grant the SecOps service account needs.
 
 use contract::Stream;
 use serde::Serialize;
@@ -9,6 +9,9 @@ use crate::config::{Config, SourceDeletion};
 /// One feed to create.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Feed {
+    /// The account, in a deployment of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The stream.
     pub stream: Stream,
     /// Suggested feed name.
@@ -25,8 +28,11 @@ pub struct Feed {
     pub source_deletion: String,
     /// Maximum file age in days.
     pub max_file_age_days: u32,
-    /// Suggested ingestion label.
+    /// Suggested ingestion labels (with several accounts, `account=NAME` among them).
     pub ingestion_labels: Vec<String>,
+    /// The asset namespace the account's config names, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub asset_namespace: Option<String>,
 }
 
 /// All feeds and the bucket grant.
@@ -34,7 +40,7 @@ pub struct Feed {
 pub struct Instructions {
     /// The bucket.
     pub bucket: String,
-    /// One feed per stream.
+    /// One feed per stream (per account and stream, with several accounts).
     pub feeds: Vec<Feed>,
     /// Source deletion options and what each means.
     pub deletion_options: Vec<(String, String)>,
@@ -68,17 +74,28 @@ pub fn instructions(config: &Config, engine: crate::render::Engine) -> Instructi
         SourceDeletion::Never => "roles/storage.objectViewer",
         SourceDeletion::OnSuccess => "roles/storage.objectUser",
     };
-    let feeds = config
-        .stream_prefixes()
-        .into_iter()
-        .map(|(stream, prefix)| {
+    let mut feeds = Vec::new();
+    for account in config.accounts() {
+        for stream in account.streams.iter().copied() {
             let (name, log_type, id) = log_type(stream);
-            Feed {
-                feed_name: format!("{name} Logs"),
+            let mut ingestion_labels = vec![format!("source=onepassword-{stream}")];
+            if let Some(account) = &account.name {
+                ingestion_labels.push(format!("account={account}"));
+            }
+            feeds.push(Feed {
+                account: account.name.as_ref().map(ToString::to_string),
+                feed_name: match &account.name {
+                    None => format!("{name} Logs"),
+                    Some(account) => format!("{name} Logs ({account})"),
+                },
                 source_type: "Google Cloud Storage V2".into(),
                 log_type: log_type.into(),
                 log_type_id: id.into(),
-                bucket_url: format!("gs://{}/{prefix}/", config.bucket.name),
+                bucket_url: format!(
+                    "gs://{}/{}/",
+                    config.bucket.name,
+                    account.folder(config, stream)
+                ),
                 source_deletion: match deletion {
                     SourceDeletion::Never => "Never",
                     SourceDeletion::OnSuccess => "Delete transferred files and empty directories",
@@ -88,11 +105,12 @@ pub fn instructions(config: &Config, engine: crate::render::Engine) -> Instructi
                     .secops
                     .max_file_age_days
                     .min(config.bucket.retention_days),
-                ingestion_labels: vec![format!("source=onepassword-{stream}")],
+                ingestion_labels,
+                asset_namespace: account.asset_namespace.clone(),
                 stream,
-            }
-        })
-        .collect();
+            });
+        }
+    }
     Instructions {
         bucket: config.bucket.name.clone(),
         feeds,
@@ -114,13 +132,26 @@ pub fn instructions(config: &Config, engine: crate::render::Engine) -> Instructi
 
 /// The instructions as text for a person.
 pub fn to_text(i: &Instructions) -> String {
-    let mut out = String::from(
-        "In Google SecOps: SIEM Settings > Feeds > Add New Feed > Configure a single feed, once per stream:\n",
+    let several = i.feeds.iter().any(|f| f.account.is_some());
+    let mut out = format!(
+        "In Google SecOps: SIEM Settings > Feeds > Add New Feed > Configure a single feed, once per {}:\n",
+        if several {
+            "account and stream"
+        } else {
+            "stream"
+        }
     );
     for feed in &i.feeds {
+        let heading = match &feed.account {
+            None => feed.stream.to_string(),
+            Some(account) => format!("{account} / {}", feed.stream),
+        };
         out.push_str(&format!(
-            "\n  {stream}\n    Feed name:           {name}\n    Source type:         {source}\n    Log type:            {log} ({id})\n    Storage bucket URL:  {url}\n    Source deletion:     {deletion}\n    Maximum file age:    {age} days\n    Asset namespace:     (leave empty unless you use namespaces)\n    Ingestion labels:    {labels}\n",
-            stream = feed.stream,
+            "\n  {heading}\n    Feed name:           {name}\n    Source type:         {source}\n    Log type:            {log} ({id})\n    Storage bucket URL:  {url}\n    Source deletion:     {deletion}\n    Maximum file age:    {age} days\n    Asset namespace:     {namespace}\n    Ingestion labels:    {labels}\n",
+            namespace = feed
+                .asset_namespace
+                .as_deref()
+                .unwrap_or("(leave empty unless you use namespaces)"),
             name = feed.feed_name,
             source = feed.source_type,
             log = feed.log_type,

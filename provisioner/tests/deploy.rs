@@ -166,6 +166,111 @@ fn every_gcloud_line_of_the_full_scripts_parses_in_both_branches() {
 }
 
 #[test]
+fn every_gcloud_line_of_the_three_account_scripts_parses_in_both_branches() {
+    let created = every_line_parses("accounts", "absent", absent);
+    let updated = every_line_parses("accounts", "present", present);
+    for lines in [&created, &updated] {
+        for secret in [
+            "onepassword-events-token-acme",
+            "onepassword-events-token-globex-eu",
+            "initech-1password-token",
+        ] {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l
+                        .starts_with(&format!("gcloud secrets add-iam-policy-binding {secret} "))),
+                "the collector reads {secret}: {lines:#?}"
+            );
+        }
+        let service = lines
+            .iter()
+            .find(|l| {
+                l.starts_with("gcloud run deploy") || l.starts_with("gcloud run services update")
+            })
+            .unwrap();
+        assert!(
+            service.contains("--set-secrets OP_BEARER_TOKEN_ACME=onepassword-events-token-acme:latest,OP_BEARER_TOKEN_GLOBEX_EU=onepassword-events-token-globex-eu:latest,OP_BEARER_TOKEN_INITECH=initech-1password-token:latest"),
+            "{service}"
+        );
+        assert!(
+            service.contains("ACCOUNTS=acme,globex-eu,initech"),
+            "{service}"
+        );
+    }
+    for (lines, needle) in [
+        (
+            &created,
+            "gcloud logging metrics create onepassword-audit-collector-successful-account-runs --project mssp-secops-prod --config-from-file",
+        ),
+        (
+            &updated,
+            "gcloud logging metrics update onepassword-audit-collector-successful-account-runs --project mssp-secops-prod --config-from-file",
+        ),
+        (&created, "gcloud alpha monitoring policies create"),
+        (&updated, "gcloud secrets delete initech-1password-token"),
+        (
+            &updated,
+            "gcloud logging metrics delete onepassword-audit-collector-successful-account-runs",
+        ),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(needle)),
+            "{needle} not in {lines:#?}"
+        );
+    }
+}
+
+/// The files the alerting step hands gcloud (`--policy-from-file`, `--config-from-file`) are read
+/// with the API's own message classes gcloud ships: no field the API does not know.
+#[test]
+fn every_alert_policy_and_metric_file_is_one_the_apis_read() {
+    for example in ["full", "accounts"] {
+        let dir = gcloud_scripts(example);
+        let mut s = StandIns::new();
+        absent(&mut s);
+        s.add("gcloud");
+        let out = bash(
+            &s,
+            dir.path(),
+            &dir.path().join("gcloud/deploy.sh"),
+            &["service"],
+            &[("METRIC_WAIT_SECONDS", "0")],
+        );
+        assert!(out.status.success(), "{}", text(&out).1);
+        let mut checked = Vec::new();
+        for call in s.calls() {
+            for (flag, kind) in [
+                ("--policy-from-file", testkit::ApiMessage::AlertPolicy),
+                ("--config-from-file", testkit::ApiMessage::LogMetric),
+            ] {
+                let Some(at) = call.args.iter().position(|a| a == flag) else {
+                    continue;
+                };
+                let document = &call.files[&call.args[at + 1]];
+                testkit::check_message(kind, document)
+                    .unwrap_or_else(|e| panic!("{example} {flag}: {e}\n{document}"));
+                checked.push(flag);
+            }
+        }
+        let policies = checked
+            .iter()
+            .filter(|f| **f == "--policy-from-file")
+            .count();
+        assert_eq!(policies, 3, "{example}: every alert policy is checked");
+        let metric_files = checked
+            .iter()
+            .filter(|f| **f == "--config-from-file")
+            .count();
+        assert_eq!(
+            metric_files,
+            usize::from(example == "accounts"),
+            "{example}: the per-account metric is a config file"
+        );
+    }
+}
+
+#[test]
 fn only_not_found_means_absent_any_other_describe_failure_stops_the_script() {
     let dir = gcloud_scripts("minimal");
     let mut s = stand_ins();

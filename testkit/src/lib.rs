@@ -7,6 +7,7 @@
 
 mod cargo_bin;
 mod fake_gcs;
+mod gcloud_messages;
 pub mod gcloud_parse;
 mod local_cloud;
 mod pubsub;
@@ -17,6 +18,7 @@ mod tools;
 
 pub use cargo_bin::cargo_bin;
 pub use fake_gcs::FakeGcs;
+pub use gcloud_messages::{ApiMessage, check_message};
 pub use gcloud_parse::ParseCheck;
 pub use local_cloud::{Deployment, GCLOUD_SHIM, LocalCloud, ShimCall};
 pub use pubsub::{PubSubEmulator, PubSubError};

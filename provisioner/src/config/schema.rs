@@ -359,6 +359,8 @@ pub struct Collector {
     pub page_size: u16,
     /// LOOKBACK_HOURS.
     pub lookback_hours: u32,
+    /// ACCOUNTS_IN_PARALLEL: with several accounts, how many are collected at once.
+    pub accounts_in_parallel: u32,
 }
 
 impl Default for Collector {
@@ -372,6 +374,7 @@ impl Default for Collector {
             max_records: d_max_records(),
             page_size: d_page_size(),
             lookback_hours: d_lookback(),
+            accounts_in_parallel: contract::env::ACCOUNTS_IN_PARALLEL.default as u32,
         }
     }
 }

@@ -265,6 +265,16 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.secret,
         "is not a Secret Manager secret id: letters, digits, '-' or '_'",
     );
+    let parallel = contract::env::ACCOUNTS_IN_PARALLEL;
+    check(
+        parallel.accepts(config.collector.accounts_in_parallel as usize),
+        "collector.accounts_in_parallel",
+        &config.collector.accounts_in_parallel.to_string(),
+        &format!(
+            "must be between {} and {} accounts at once",
+            parallel.min, parallel.max
+        ),
+    );
     super::accounts::validate_accounts(config, &mut check);
     if let Some(bucket) = &config.terraform.state_bucket {
         check(

@@ -1,9 +1,9 @@
-//! The values templates see, derived from the config.
+//! The values templates see, derived from the config (the collector's environment in
+//! `environment.rs`, the alerts in `alerts.rs`).
 
-use contract::Stream;
-use contract::env;
 use serde::Serialize;
 
+use super::{alerts, environment};
 use crate::config::Config;
 
 /// One collected stream and its feed prefix.
@@ -56,74 +56,29 @@ pub struct Context {
     alerting: crate::config::Alerting,
     alert_silence_seconds: u64,
     alert_metric_filter: String,
+    /// With several accounts, the per-account metric's LogMetric JSON.
+    alert_metric_config: Option<String>,
     alert_policies: Vec<String>,
     alert_policy_names: Vec<String>,
     github: crate::config::Github,
+    /// `--set-secrets`: each token variable from its secret.
+    token_secrets: String,
+    /// Every secret holding a token (one, or one per account).
+    secret_ids: Vec<String>,
+    accounts_in_parallel: u32,
+    /// With several accounts, each (in the config's order); empty with one.
+    accounts: Vec<AccountContext>,
 }
 
-/// Display names of the alert policies, in the order of [`alert_policies`]; the gcloud script finds
-/// existing policies by them.
-const ALERT_POLICY_NAMES: [&str; 3] = [
-    "1Password collector: no successful run",
-    "1Password collector: error needing an operator",
-    "1Password collector: bearer token expires within 14 days",
-];
-
-/// The alert policies as Cloud Monitoring JSON for the gcloud script; `@CHANNELS@` stands for the
-/// notification channel list, which the script completes at run time.
-fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
-    let silence = silence_seconds(config);
-    let metric = format!("{}-successful-runs", config.collector.service_name);
-    let policies = [
-        serde_json::json!({
-            "displayName": ALERT_POLICY_NAMES[0],
-            "combiner": "OR",
-            "notificationChannels": "@CHANNELS@",
-            "conditions": [{
-                "displayName": "No successful collection run for twice the schedule interval",
-                "conditionAbsent": {
-                    "filter": format!("metric.type=\"logging.googleapis.com/user/{metric}\" AND resource.type=\"cloud_run_revision\""),
-                    "duration": format!("{silence}s"),
-                    // One series per revision: summed across revisions, grouped by service, so the
-                    // series a deploy retires is not read as silence.
-                    "aggregations": [{
-                        "alignmentPeriod": "300s",
-                        "perSeriesAligner": "ALIGN_COUNT",
-                        "crossSeriesReducer": "REDUCE_SUM",
-                        "groupByFields": ["resource.label.service_name"],
-                    }],
-                },
-            }],
-            "documentation": {"mimeType": "text/markdown", "content": "No 1Password events were collected successfully for twice the schedule interval. Run: provision verify"},
-        }),
-        serde_json::json!({
-            "displayName": ALERT_POLICY_NAMES[1],
-            "combiner": "OR",
-            "notificationChannels": "@CHANNELS@",
-            "conditions": [{"displayName": "The collector logged an ERROR", "conditionMatchedLog": {"filter": format!("{logs} AND severity>=ERROR")}}],
-            "alertStrategy": {"notificationRateLimit": {"period": "3600s"}, "autoClose": "86400s"},
-            "documentation": {"mimeType": "text/markdown", "content": "The collector logged an ERROR; the log line says what to do."},
-        }),
-        serde_json::json!({
-            "displayName": ALERT_POLICY_NAMES[2],
-            "combiner": "OR",
-            "notificationChannels": "@CHANNELS@",
-            "conditions": [{"displayName": "Token expiry read at a run is 14 days away or less", "conditionMatchedLog": {"filter": format!("{logs} AND jsonPayload.message=\"{}\" AND jsonPayload.token_days_left>=0 AND jsonPayload.token_days_left<=14", contract::SUMMARY_MESSAGE)}}],
-            "alertStrategy": {"notificationRateLimit": {"period": "86400s"}, "autoClose": "604800s"},
-            "documentation": {"mimeType": "text/markdown", "content": "The 1Password token expires within 14 days: issue a new one and run: provision set-token"},
-        }),
-    ];
-    policies
-        .iter()
-        .map(|p| p.to_string().replace("\"@CHANNELS@\"", "@CHANNELS@"))
-        .collect()
-}
-
-/// The silence alert's window; validation refused a schedule without one, so the limit stands in
-/// only for a config that skipped validation.
-fn silence_seconds(config: &Config) -> u64 {
-    crate::config::silence_seconds(&config.schedule.cron)
-        .unwrap_or(crate::config::ABSENCE_LIMIT_SECONDS)
+/// One account of a deployment of several, as the Terraform root passes it to the module.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountContext {
+    name: String,
+    events_api_base_url: String,
+    streams: Vec<String>,
+    secret: String,
+    lookback_hours: u32,
+    asset_namespace: String,
 }
 
 impl Context {
@@ -148,62 +103,28 @@ impl Context {
                 prefix,
             })
             .collect();
-        let prefix_of = |stream: Stream, default: &str| {
-            streams
-                .iter()
-                .find(|s| s.name == stream.name())
-                .map_or(default.to_owned(), |s| s.prefix.clone())
-        };
         let checkpoint_folder = config.checkpoint_prefix.trim_matches('/').to_owned();
-        let mut names: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
-        names.sort_unstable();
-        // The collector's environment, named and defaulted by the contract (`contract::env`).
-        let env = [
-            (env::OP_API_BASE, config.events_base_url()),
-            (env::GCS_BUCKET, config.bucket.name.clone()),
-            (
-                env::prefix_variable(Stream::AuditEvents),
-                prefix_of(Stream::AuditEvents, config.feed_prefix.trim_matches('/')),
-            ),
-            (
-                env::prefix_variable(Stream::SignInAttempts),
-                prefix_of(
-                    Stream::SignInAttempts,
-                    config.signinattempts_prefix.trim_matches('/'),
-                ),
-            ),
-            (
-                env::prefix_variable(Stream::ItemUsages),
-                prefix_of(
-                    Stream::ItemUsages,
-                    config.itemusages_prefix.trim_matches('/'),
-                ),
-            ),
-            (env::STREAMS, names.join(",")),
-            (env::STATE_KEY, config.state_key()),
-            (env::STATE_PREFIX, format!("{checkpoint_folder}/")),
-            (
-                env::MAX_RECORDS.name,
-                config.collector.max_records.to_string(),
-            ),
-            (env::PAGE_SIZE.name, config.collector.page_size.to_string()),
-            (
-                env::LOOKBACK_HOURS.name,
-                config.collector.lookback_hours.to_string(),
-            ),
-            (
-                env::RUN_BUDGET_SECONDS.name,
-                env::RUN_BUDGET_SECONDS.default.to_string(),
-            ),
-            (env::LOG_FORMAT, "json".to_owned()),
-        ];
-        let env_vars = format!(
-            "^@^{}",
-            env.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join("@")
-        );
+        let env_vars = environment::gcloud_env_list(&environment::variables(config));
+        let token_secrets = environment::token_secrets(config);
+        let accounts: Vec<AccountContext> = config
+            .accounts()
+            .into_iter()
+            .filter_map(|account| {
+                let name = account.name.clone()?;
+                Some(AccountContext {
+                    name: name.to_string(),
+                    events_api_base_url: account.events_base_url(),
+                    streams: account
+                        .streams
+                        .iter()
+                        .map(|s| s.name().to_owned())
+                        .collect(),
+                    secret: account.secret.clone(),
+                    lookback_hours: account.lookback_hours,
+                    asset_namespace: account.asset_namespace.clone().unwrap_or_default(),
+                })
+            })
+            .collect();
         Context {
             project_id: config.project_id.clone(),
             region: config.region.clone(),
@@ -247,13 +168,21 @@ impl Context {
             secops_instance: config.secops.instance.clone(),
             alerting: config.alerting.clone(),
             github: config.github.clone(),
-            alert_silence_seconds: silence_seconds(config),
-            alert_metric_filter: format!(
-                "{logs} AND jsonPayload.message=\"{}\" AND jsonPayload.ok=true",
-                contract::SUMMARY_MESSAGE
-            ),
-            alert_policies: alert_policies(config, &logs),
-            alert_policy_names: ALERT_POLICY_NAMES.iter().map(|n| (*n).to_owned()).collect(),
+            alert_silence_seconds: alerts::silence_seconds(config),
+            alert_metric_filter: alerts::silence_metric_filter(config, &logs),
+            alert_metric_config: alerts::silence_metric_config(config, &logs),
+            alert_policies: alerts::alert_policies(config, &logs),
+            alert_policy_names: alerts::ALERT_POLICY_NAMES
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect(),
+            token_secrets: environment::gcloud_secrets_list(&token_secrets),
+            secret_ids: token_secrets
+                .into_iter()
+                .map(|(_, secret)| secret)
+                .collect(),
+            accounts_in_parallel: config.collector.accounts_in_parallel,
+            accounts,
         }
     }
 }

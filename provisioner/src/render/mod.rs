@@ -1,7 +1,9 @@
 //! Rendering the config into Terraform or a gcloud script: a strict minijinja environment (an
 //! undefined value is an error) with every template embedded in the binary.
 
+mod alerts;
 mod context;
+pub mod environment;
 mod filters;
 
 use std::path::Path;
@@ -75,6 +77,7 @@ pub const MODULE_FILES: &[(&str, &str)] = &[
         include_str!("../../../terraform/variables.tf"),
     ),
     ("main.tf", include_str!("../../../terraform/main.tf")),
+    ("layout.tf", include_str!("../../../terraform/layout.tf")),
     (
         "collector_env.tf",
         include_str!("../../../terraform/collector_env.tf"),
