@@ -1,12 +1,14 @@
 //! Both sides keep the contract: the environment each engine renders for the collector goes through
-//! the collector's own settings parser, and what the collector then does (where it writes, where
-//! its checkpoints are, how long a run may take) is what the provisioner believes it does.
+//! the collector's own settings parser, and what the collector then does (where each account's
+//! objects and checkpoints go, which secret each token comes from, how long a run may take) is what
+//! the provisioner believes it does, and what the SecOps feeds read.
 //!
-//! - Terraform: the module's `collector_env.tf` is evaluated by the real `terraform console` with
-//!   the values the rendered root passes the module (which also runs the module's own variable
-//!   validations), and the token's env block is checked to come from the secret.
+//! - Terraform: the module's `layout.tf` and `collector_env.tf` are evaluated by the real
+//!   `terraform console` with the values the rendered root passes the module (which also runs the
+//!   module's own variable validations); the service's env blocks are checked to take each token
+//!   from the secret `token_env` names, and each feed to read where the collector writes.
 //! - gcloud: the rendered `deploy.sh service` runs against a recording `gcloud` that the real
-//!   gcloud parses first; `--set-env-vars` is read with gcloud's own `^DELIMITER^` list syntax.
+//!   gcloud parses first; `--set-env-vars` and `--set-secrets` are read with gcloud's own syntax.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -18,7 +20,7 @@ use provisioner::config::{self, Config};
 use provisioner::render::{self, Engine, RenderedFile};
 use testkit::{Reply, StandIns};
 
-const TOKEN: &str = "contract-test-token";
+const EXAMPLES: [&str; 3] = ["minimal", "full", "accounts"];
 
 fn example(name: &str) -> Config {
     let path = testkit::workspace_root().join(format!("provisioner/examples/{name}.yaml"));
@@ -33,10 +35,38 @@ fn file<'a>(files: &'a [RenderedFile], path: &str) -> &'a str {
         .contents
 }
 
-/// The collector's settings from `vars` (the token added as the secret would add it), which must
-/// be valid, and checked against what `config` says the deployment does.
-fn check_against(config: &Config, mut vars: Vars, engine: &str) {
-    vars.insert(env::OP_BEARER_TOKEN.into(), TOKEN.into());
+/// The token variable of each account and the secret it comes from, as the provisioner means it.
+fn expected_tokens(config: &Config) -> BTreeMap<String, String> {
+    config
+        .accounts()
+        .into_iter()
+        .map(|account| {
+            let variable = match &account.name {
+                None => env::OP_BEARER_TOKEN.to_owned(),
+                Some(name) => env::for_account(env::OP_BEARER_TOKEN, name),
+            };
+            (variable, account.secret)
+        })
+        .collect()
+}
+
+/// The collector's settings from `vars` and a token in each variable of `tokens` (as the secrets
+/// would fill them), which must be valid, and checked against what `config` says the deployment
+/// does.
+fn check_against(
+    config: &Config,
+    mut vars: Vars,
+    tokens: &BTreeMap<String, String>,
+    engine: &str,
+) -> Settings {
+    assert_eq!(
+        tokens,
+        &expected_tokens(config),
+        "{engine}: each token comes from its account's secret"
+    );
+    for variable in tokens.keys() {
+        vars.insert(variable.clone(), format!("token-in-{variable}"));
+    }
     let settings = Settings::from_vars(&vars)
         .unwrap_or_else(|e| panic!("{engine}: the collector refuses what is rendered: {e}"));
     assert_eq!(
@@ -47,31 +77,58 @@ fn check_against(config: &Config, mut vars: Vars, engine: &str) {
         },
         "{engine}"
     );
-    assert_eq!(settings.accounts.len(), 1, "{engine}");
-    assert_eq!(
-        settings.accounts[0].api_base.as_str().trim_end_matches('/'),
-        config.events_base_url(),
-        "{engine}"
-    );
-    let expected: Vec<(Stream, String, String)> = config
-        .stream_prefixes()
-        .into_iter()
-        .map(|(stream, prefix)| {
-            let key = contract::checkpoint::key(&config.checkpoint_prefix, stream);
-            (stream, prefix, key)
-        })
-        .collect();
-    let mut planned: Vec<(Stream, String, String)> = settings
-        .plans()
-        .map(|p| (p.stream, p.prefix.clone(), p.checkpoint_key.clone()))
-        .collect();
-    planned.sort();
-    let mut expected_sorted = expected.clone();
-    expected_sorted.sort();
-    assert_eq!(
-        planned, expected_sorted,
-        "{engine}: the collector writes each stream where its feed reads and keeps its checkpoint where `provision status` reads it"
-    );
+    let accounts = config.accounts();
+    assert_eq!(settings.accounts.len(), accounts.len(), "{engine}");
+    for account in &accounts {
+        let label = format!("{engine}/{}", account.label());
+        let collected = settings
+            .accounts
+            .iter()
+            .find(|a| a.name == account.name)
+            .unwrap_or_else(|| panic!("{label}: the collector collects the account"));
+        assert_eq!(
+            collected.api_base.as_str().trim_end_matches('/'),
+            account.events_base_url(),
+            "{label}"
+        );
+        let mut planned: Vec<(Stream, String, String)> = collected
+            .plans
+            .iter()
+            .map(|p| (p.stream, p.prefix.clone(), p.checkpoint_key.clone()))
+            .collect();
+        let mut expected: Vec<(Stream, String, String)> = account
+            .streams
+            .iter()
+            .map(|&stream| {
+                (
+                    stream,
+                    account.folder(config, stream),
+                    account.checkpoint_key(config, stream),
+                )
+            })
+            .collect();
+        planned.sort();
+        expected.sort();
+        assert_eq!(
+            planned, expected,
+            "{label}: the collector writes each stream where its feed reads and keeps its checkpoint where `provision status` reads it"
+        );
+        for plan in &collected.plans {
+            assert_eq!(
+                plan.start,
+                collector::pipeline::Start::Lookback(chrono::Duration::hours(i64::from(
+                    account.lookback_hours
+                ))),
+                "{label}"
+            );
+        }
+    }
+    if config.has_accounts() {
+        assert_eq!(
+            settings.accounts_in_parallel, config.collector.accounts_in_parallel as usize,
+            "{engine}"
+        );
+    }
     assert_eq!(
         settings.limits.max_records, config.collector.max_records,
         "{engine}"
@@ -89,21 +146,18 @@ fn check_against(config: &Config, mut vars: Vars, engine: &str) {
         settings.limits.budget.as_secs() < 600,
         "{engine}: a run ends before Cloud Run's 600 s request timeout cuts it"
     );
-    for plan in settings.plans() {
-        assert_eq!(
-            plan.start,
-            collector::pipeline::Start::Lookback(chrono::Duration::hours(i64::from(
-                config.collector.lookback_hours
-            ))),
-            "{engine}"
-        );
-    }
     for name in vars.keys() {
+        let per_account = accounts.iter().filter_map(|a| a.name.as_ref()).any(|a| {
+            env::PER_ACCOUNT
+                .iter()
+                .any(|base| env::for_account(base, a) == *name)
+        });
         assert!(
-            env::VARIABLES.contains(&name.as_str()),
+            env::VARIABLES.contains(&name.as_str()) || per_account,
             "{engine} renders {name}, which the collector does not read"
         );
     }
+    settings
 }
 
 /// The values the rendered root passes the module, as Terraform variables (JSON).
@@ -117,8 +171,16 @@ fn module_arguments(root_main: &str) -> serde_json::Value {
     arguments
 }
 
-/// `local.collector_env` of the module, evaluated by Terraform with `arguments`.
-fn terraform_env(module: &[RenderedFile], arguments: &serde_json::Value) -> Vars {
+/// What the module's layout and environment evaluate to with `arguments`.
+#[derive(Debug, serde::Deserialize)]
+struct Evaluated {
+    env: Vec<BTreeMap<String, String>>,
+    tokens: Vec<BTreeMap<String, String>>,
+    feeds: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The module's `local.collector_env`, `local.token_env` and `local.feeds`, evaluated by Terraform.
+fn evaluate(module: &[RenderedFile], arguments: &serde_json::Value) -> Evaluated {
     let dir = tempfile::tempdir().unwrap();
     for name in ["variables.tf", "layout.tf", "collector_env.tf"] {
         let path = format!("{}/{name}", render::files::TF_MODULE_DIR);
@@ -144,7 +206,9 @@ fn terraform_env(module: &[RenderedFile], arguments: &serde_json::Value) -> Vars
         .stdin
         .take()
         .unwrap()
-        .write_all(b"jsonencode(local.collector_env)\n")
+        .write_all(
+            b"jsonencode({env = local.collector_env, tokens = local.token_env, feeds = local.feeds})\n",
+        )
         .unwrap();
     let out = console.wait_with_output().unwrap();
     assert!(
@@ -155,44 +219,79 @@ fn terraform_env(module: &[RenderedFile], arguments: &serde_json::Value) -> Vars
     // Terraform prints the JSON text as a quoted string.
     let quoted = String::from_utf8(out.stdout).unwrap();
     let json: String = serde_json::from_str(quoted.trim()).unwrap();
-    let pairs: Vec<BTreeMap<String, String>> = serde_json::from_str(&json).unwrap();
-    let mut vars = Vars::new();
+    serde_json::from_str(&json).unwrap()
+}
+
+/// `pairs` of `{name, value}` as variables, each once.
+fn unique(pairs: &[BTreeMap<String, String>], value: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
     for pair in pairs {
-        let previous = vars.insert(pair["name"].clone(), pair["value"].clone());
+        let previous = vars.insert(pair["name"].clone(), pair[value].clone());
         assert!(previous.is_none(), "{} is set twice", pair["name"]);
     }
     vars
 }
 
-/// Whether some `env` block of `body` (at any depth) sets `name` from the secret `secret`.
-fn env_from_secret(body: &hcl::Body, name: &str, secret: &str) -> bool {
+/// Whether some `dynamic "env"` block of `body` (at any depth) iterates `local.token_env` and takes
+/// each value from the secret its `secret_id` names.
+fn tokens_from_secrets(body: &hcl::Body) -> bool {
     body.blocks().any(|block| {
-        let sets_name = block.identifier() == "env"
+        let iterates = block.identifier() == "dynamic"
+            && block.labels().first().is_some_and(|l| l.as_str() == "env")
             && block
                 .body()
                 .attributes()
-                .any(|a| a.key() == "name" && a.expr() == &hcl::Expression::from(name));
+                .any(|a| a.key() == "for_each" && a.expr().to_string() == "local.token_env");
         let from_secret = block
             .body()
             .blocks()
+            .filter(|b| b.identifier() == "content")
+            .flat_map(|b| b.body().blocks())
             .filter(|b| b.identifier() == "value_source")
             .flat_map(|b| b.body().blocks())
             .filter(|b| b.identifier() == "secret_key_ref")
             .flat_map(|b| b.body().attributes())
-            .any(|a| a.key() == "secret" && a.expr().to_string().contains(secret));
-        (sets_name && from_secret) || env_from_secret(block.body(), name, secret)
+            .any(|a| a.key() == "secret" && a.expr().to_string() == "env.value.secret_id");
+        (iterates && from_secret) || tokens_from_secrets(block.body())
     })
 }
 
 #[test]
 fn the_terraform_engine_renders_an_environment_the_collector_accepts_and_agrees_with() {
-    for name in ["minimal", "full"] {
+    for name in EXAMPLES {
         let config = example(name);
         let files = render::render(&config, Engine::Terraform).unwrap();
-        let arguments = module_arguments(file(&files, render::files::TF_MAIN));
-        let vars = terraform_env(&files, &arguments);
+        let evaluated = evaluate(
+            &files,
+            &module_arguments(file(&files, render::files::TF_MAIN)),
+        );
+        let vars = unique(&evaluated.env, "value");
         assert_eq!(vars[env::GCS_BUCKET], config.bucket.name, "{name}");
-        check_against(&config, vars, &format!("terraform/{name}"));
+        let tokens = unique(&evaluated.tokens, "secret_id");
+        let settings = check_against(&config, vars, &tokens, &format!("terraform/{name}"));
+
+        // Each feed reads exactly where the collector writes that account's stream.
+        let mut written: Vec<(String, String)> = settings
+            .accounts
+            .iter()
+            .flat_map(|a| {
+                a.plans.iter().map(|p| {
+                    let key = match &a.name {
+                        None => p.stream.to_string(),
+                        Some(account) => format!("{account}/{}", p.stream),
+                    };
+                    (key, p.prefix.clone())
+                })
+            })
+            .collect();
+        let mut read: Vec<(String, String)> = evaluated
+            .feeds
+            .iter()
+            .map(|(key, feed)| (key.clone(), feed["folder"].clone()))
+            .collect();
+        written.sort();
+        read.sort();
+        assert_eq!(read, written, "{name}: one feed per account and stream");
 
         let module_main: hcl::Body = hcl::from_str(file(
             &files,
@@ -200,18 +299,13 @@ fn the_terraform_engine_renders_an_environment_the_collector_accepts_and_agrees_
         ))
         .unwrap();
         assert!(
-            env_from_secret(
-                &module_main,
-                env::OP_BEARER_TOKEN,
-                "google_secret_manager_secret.token"
-            ),
-            "{name}: the token comes from the secret"
+            tokens_from_secrets(&module_main),
+            "{name}: the service takes each token from its secret"
         );
     }
 }
 
-/// The `--set-env-vars` list in gcloud's syntax: `^D^K=V` + `D` + … (a custom delimiter), or
-/// `K=V,K=V`.
+/// A list in gcloud's syntax: `^D^K=V` + `D` + … (a custom delimiter), or `K=V,K=V`.
 fn gcloud_list(value: &str) -> Vars {
     let (delimiter, rest) = match value.strip_prefix('^') {
         Some(rest) => {
@@ -238,7 +332,7 @@ fn flag<'a>(args: &'a [String], name: &str) -> &'a str {
 
 #[test]
 fn the_gcloud_engine_renders_an_environment_the_collector_accepts_and_agrees_with() {
-    for name in ["minimal", "full"] {
+    for name in EXAMPLES {
         let config = example(name);
         let dir = tempfile::tempdir().unwrap();
         render::write(
@@ -282,12 +376,16 @@ fn the_gcloud_engine_renders_an_environment_the_collector_accepts_and_agrees_wit
             .find(|c| c.args.starts_with(&["run".to_owned(), "deploy".to_owned()]))
             .expect("the service is deployed");
         let vars = gcloud_list(flag(&deploy.args, "--set-env-vars"));
-        assert_eq!(
-            flag(&deploy.args, "--set-secrets"),
-            format!("{}={}:latest", env::OP_BEARER_TOKEN, config.secret),
-            "{name}: the token comes from the secret"
-        );
-        check_against(&config, vars, &format!("gcloud/{name}"));
+        let tokens: BTreeMap<String, String> = gcloud_list(flag(&deploy.args, "--set-secrets"))
+            .into_iter()
+            .map(|(variable, reference)| {
+                let secret = reference
+                    .strip_suffix(":latest")
+                    .unwrap_or_else(|| panic!("{name}: {reference} is the latest version"));
+                (variable, secret.to_owned())
+            })
+            .collect();
+        check_against(&config, vars, &tokens, &format!("gcloud/{name}"));
     }
 }
 
@@ -296,23 +394,34 @@ fn a_renamed_variable_or_a_wrong_folder_fails_these_checks() {
     // The check itself must fail on a drifted environment.
     let config = example("minimal");
     let files = render::render(&config, Engine::Terraform).unwrap();
-    let rendered = terraform_env(
+    let evaluated = evaluate(
         &files,
         &module_arguments(file(&files, render::files::TF_MAIN)),
     );
-    check_against(&config, rendered.clone(), "as rendered");
+    let rendered = unique(&evaluated.env, "value");
+    let tokens = unique(&evaluated.tokens, "secret_id");
+    check_against(&config, rendered.clone(), &tokens, "as rendered");
 
     let mut moved = rendered.clone();
     moved.insert(env::STATE_KEY.into(), "elsewhere/auditevents.json".into());
-    let moved = std::panic::catch_unwind(|| check_against(&config, moved, "moved"));
+    let moved = std::panic::catch_unwind(|| check_against(&config, moved, &tokens, "moved"));
     assert!(
         moved.is_err(),
         "checkpoints where `provision status` does not read them are caught"
     );
 
-    let mut renamed = rendered;
+    let mut renamed = rendered.clone();
     let value = renamed.remove(env::MAX_RECORDS.name).unwrap();
     renamed.insert("MAX_RECORD".into(), value);
-    let renamed = std::panic::catch_unwind(|| check_against(&config, renamed, "renamed"));
+    let renamed = std::panic::catch_unwind(|| check_against(&config, renamed, &tokens, "renamed"));
     assert!(renamed.is_err(), "a misspelled variable is caught");
+
+    let mut wrong_secret = tokens.clone();
+    wrong_secret.insert(env::OP_BEARER_TOKEN.into(), "another-secret".into());
+    let wrong_secret =
+        std::panic::catch_unwind(|| check_against(&config, rendered, &wrong_secret, "secret"));
+    assert!(
+        wrong_secret.is_err(),
+        "a token from another secret is caught"
+    );
 }
