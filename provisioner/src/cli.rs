@@ -58,7 +58,7 @@ pub enum Command {
     /// cannot be read.
     ///
     /// Example: provision status
-    Status(FormatArgs),
+    Status(StatusArgs),
     /// Rotate the bearer token: check it, add it as a new secret version (from OP_BEARER_TOKEN,
     /// standard input or a prompt; never argv), wait for a successful run whose summary names the
     /// new token, then disable the old versions.
@@ -180,6 +180,10 @@ pub struct CheckTokenArgs {
     /// reported as this override's doing, not the token's).
     #[arg(long, value_name = "URL")]
     pub api_base: Option<String>,
+    /// With several accounts in the config: the account whose streams and host the token is
+    /// checked for.
+    #[arg(long, value_name = "NAME", requires = "config")]
+    pub account: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -226,9 +230,21 @@ pub struct FeedArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// With several accounts: only this account's streams (default: every account's).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    /// With several accounts: judge only this account's streams (default: every account's).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
     /// Seconds to wait for the forced run's summary.
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
@@ -241,6 +257,9 @@ pub struct VerifyArgs {
 pub struct SetTokenArgs {
     #[command(flatten)]
     pub format: FormatArgs,
+    /// With several accounts: the account whose token this is (its secret, streams and host).
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
     /// Events API base URL, overriding the config.
     #[arg(long)]
     pub api_base: Option<String>,

@@ -139,8 +139,10 @@ fn cmd_deploy(args: &cli::DeployArgs) -> anyhow::Result<ExitCode> {
 
 fn cmd_verify(args: &cli::VerifyArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.format.config)?;
+    let accounts = config.chosen_accounts(args.account.as_deref())?;
     let result = ops::verify::verify(
         &config,
+        &accounts,
         &ops::Gcloud::new(&config),
         Duration::from_secs(args.timeout),
         Duration::from_secs(args.poll),
@@ -153,10 +155,16 @@ fn cmd_verify(args: &cli::VerifyArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn cmd_status(args: &cli::FormatArgs) -> anyhow::Result<ExitCode> {
-    let config = load(&args.config)?;
-    let status = ops::status::status(&config, &ops::Gcloud::new(&config), chrono::Utc::now())?;
-    print(args.format, &status, ops::status::to_text)?;
+fn cmd_status(args: &cli::StatusArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args.format.config)?;
+    let accounts = config.chosen_accounts(args.account.as_deref())?;
+    let status = ops::status::status(
+        &config,
+        &accounts,
+        &ops::Gcloud::new(&config),
+        chrono::Utc::now(),
+    )?;
+    print(args.format.format, &status, ops::status::to_text)?;
     Ok(if status.has_checkpoint_errors() {
         ExitCode::from(1)
     } else {
@@ -166,10 +174,12 @@ fn cmd_status(args: &cli::FormatArgs) -> anyhow::Result<ExitCode> {
 
 fn cmd_set_token(args: &cli::SetTokenArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.format.config)?;
+    let account = config.chosen_account(args.account.as_deref())?;
     let secret = token::read_token()?;
     let timeout = Duration::from_secs(args.timeout);
     let rotation = ops::set_token::set_token(
         &config,
+        &account,
         &ops::Gcloud::new(&config),
         secret,
         args.api_base.clone(),
@@ -187,13 +197,17 @@ fn cmd_set_token(args: &cli::SetTokenArgs) -> anyhow::Result<ExitCode> {
 
 fn cmd_check_token(args: &cli::CheckTokenArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.as_deref().map(config::load).transpose()?;
+    let account = config
+        .as_ref()
+        .map(|c| c.chosen_account(args.account.as_deref()))
+        .transpose()?;
     let secret = token::read_token()?;
     // A different --api-base is the operator's override: say so, whatever the outcome.
     let api_base = args.api_base.as_deref();
     if let Some(note) = api_base.and_then(|base| token::override_note(base, &secret)) {
         eprintln!("{note}");
     }
-    let with_path = args.config.as_deref().zip(config.as_ref());
+    let with_path = args.config.as_deref().zip(account.as_ref());
     let checked = check_token::check_token(with_path, api_base, &secret)?;
     if let Some(warning) = &checked.warning {
         eprintln!("warning: {warning}");

@@ -80,7 +80,7 @@ pub struct ApplyPlan {
     pub service: Vec<Step>,
 }
 
-/// Steps of `provision apply`; `token`, when given, becomes the secret's newest version.
+/// Steps of `provision apply`; each of `tokens` becomes the newest version of its secret.
 ///
 /// With [`ImageSource::Build`], the first image is built from `source` with Cloud Build (into the
 /// repository the first part creates) before the service that runs it.
@@ -88,17 +88,23 @@ pub fn apply(
     engine: Engine,
     out: &Path,
     config: &Config,
-    token: Option<Secret>,
+    tokens: Vec<(String, Secret)>,
     source: &Path,
     image: &ImageSource,
 ) -> ApplyPlan {
     let tf = out.join("terraform");
-    let foundation_targets = [
+    let mut foundation_targets = vec![
         format!("-target={TF_MODULE}.google_project_service.required"),
         format!("-target={TF_MODULE}.google_secret_manager_secret.token"),
         format!("-target={TF_MODULE}.google_artifact_registry_repository.collector"),
         format!("-target={TF_MODULE}.google_artifact_registry_repository.releases"),
     ];
+    if config.has_accounts() {
+        foundation_targets.insert(
+            2,
+            format!("-target={TF_MODULE}.google_secret_manager_secret.account_token"),
+        );
+    }
     let mut foundation = match engine {
         Engine::Terraform => {
             let mut args = vec!["apply", "-input=false", "-auto-approve"];
@@ -125,8 +131,8 @@ pub fn apply(
             out,
         )],
     };
-    if let Some(token) = token {
-        foundation.push(store_token(config, token, out));
+    for (secret, token) in tokens {
+        foundation.push(store_token(config, &secret, token, out));
     }
     if *image == ImageSource::Build {
         foundation.push(build(config, source, &config.image()));
@@ -389,16 +395,21 @@ pub fn roll(config: &Config, image: &str, cwd: &Path) -> Step {
     )
 }
 
-/// The step that adds `token` as the secret's newest version, on standard input only.
-pub fn store_token(config: &Config, token: Secret, cwd: &Path) -> Step {
+/// The step that adds `token` as the newest version of `secret`, on standard input only.
+pub fn store_token(config: &Config, secret: &str, token: Secret, cwd: &Path) -> Step {
+    let name = if config.has_accounts() {
+        format!("store the bearer token in Secret Manager ({secret})")
+    } else {
+        "store the bearer token in Secret Manager".to_owned()
+    };
     Step::new(
-        "store the bearer token in Secret Manager",
+        &name,
         "gcloud",
         &[
             "secrets",
             "versions",
             "add",
-            &config.secret,
+            secret,
             "--project",
             &config.project_id,
             "--data-file=-",

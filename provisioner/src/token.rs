@@ -4,6 +4,7 @@
 
 use std::io::{IsTerminal as _, Read as _};
 
+use contract::AccountName;
 use onepassword_events::secret::{Secret, TokenFormatError};
 use onepassword_events::token::TokenClaims;
 use onepassword_events::{Client, ClientOptions, Introspection, Stream};
@@ -29,11 +30,21 @@ pub enum TokenError {
         /// Position of the first bad byte, from 1.
         at: usize,
     },
+    /// With several accounts: no token for one of them.
+    #[error(
+        "no bearer token for account {account}: set {variable}, or run in a terminal to be prompted for each account's (standard input carries one token only)"
+    )]
+    MissingForAccount {
+        /// The account.
+        account: String,
+        /// The variable that would hold it.
+        variable: String,
+    },
     /// What was read cannot be a bearer token.
     #[error("the bearer token from {from} {error}")]
     Format {
         /// Where it came from.
-        from: &'static str,
+        from: String,
         /// What is wrong.
         error: TokenFormatError,
     },
@@ -51,13 +62,54 @@ pub enum TokenError {
     Runtime(std::io::Error),
 }
 
-fn checked(from: &'static str, text: String) -> Result<Secret, TokenError> {
+fn checked(from: &str, text: String) -> Result<Secret, TokenError> {
     let secret = Secret::new(text);
     match secret.check_bearer() {
         Ok(()) => Ok(secret),
         Err(TokenFormatError::Empty) => Err(TokenError::Missing),
-        Err(error) => Err(TokenError::Format { from, error }),
+        Err(error) => Err(TokenError::Format {
+            from: from.to_owned(),
+            error,
+        }),
     }
+}
+
+/// Reads `account`'s token: `OP_BEARER_TOKEN_NAME`, else (in a terminal) a prompt without echo
+/// naming the account. Standard input carries one token only, so it is not read.
+pub fn read_account_token(account: &AccountName) -> Result<Secret, TokenError> {
+    let variable = contract::env::for_account(contract::env::OP_BEARER_TOKEN, account);
+    if let Ok(value) = std::env::var(&variable)
+        && !value.trim().is_empty()
+    {
+        return checked(&variable, value);
+    }
+    if std::io::stdin().is_terminal() {
+        let text = rpassword::prompt_password(format!(
+            "1Password Events Reporting bearer token of account {account} (input hidden): "
+        ))
+        .map_err(TokenError::Read)?;
+        return checked("the prompt", text);
+    }
+    Err(TokenError::MissingForAccount {
+        account: account.to_string(),
+        variable,
+    })
+}
+
+/// The tokens `provision apply` stores, with the secret each goes to: the one token
+/// ([`read_token`]), or each account's ([`read_account_token`]).
+pub fn read_tokens(config: &crate::config::Config) -> Result<Vec<(String, Secret)>, TokenError> {
+    config
+        .accounts()
+        .into_iter()
+        .map(|account| {
+            let token = match &account.name {
+                None => read_token()?,
+                Some(name) => read_account_token(name)?,
+            };
+            Ok((account.secret, token))
+        })
+        .collect()
 }
 
 /// Reads the token: `OP_BEARER_TOKEN`, else standard input when it is not a terminal, else a prompt

@@ -795,12 +795,17 @@ fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
     // Request-based CPU, as the gcloud engine's --cpu-throttling.
     let service = resource("main.tf", "google_cloud_run_v2_service", "collector");
     assert!(service.contains("cpu_idle = true"), "{service}");
-    // The silence alert sums across revisions, grouped by service.
+    // The silence alert sums across revisions, grouped by service (and by account, with several).
     let silence = resource("alerting.tf", "google_monitoring_alert_policy", "silence");
     assert!(
         silence.contains("cross_series_reducer = \"REDUCE_SUM\"")
-            && silence.contains("group_by_fields      = [\"resource.label.service_name\"]"),
+            && silence.contains("group_by_fields      = local.silence_group_by"),
         "{silence}"
+    );
+    let alerting = std::fs::read_to_string(workspace().join("terraform/alerting.tf")).unwrap();
+    assert!(
+        alerting.contains("silence_group_by = local.multi_account ? [\"resource.label.service_name\", \"metric.label.account\"] : [\"resource.label.service_name\"]"),
+        "{alerting}"
     );
     // What `gcloud builds submit --gcs-source-staging-dir` needs of the deployer.
     let bucket_read = resource(

@@ -355,7 +355,7 @@ fn every_reference_in_the_rendered_terraform_resolves() {
             Engine::Terraform,
             tree.path(),
             &config,
-            None,
+            Vec::new(),
             tree.path(),
             &image,
         );
@@ -366,7 +366,8 @@ fn every_reference_in_the_rendered_terraform_resolves() {
             .flat_map(|s| s.args.iter())
             .filter_map(|a| a.strip_prefix("-target=module.onepassword_secops."))
             .collect();
-        assert_eq!(targets.len(), 4, "{targets:?}");
+        let secrets = if config.has_accounts() { 2 } else { 1 };
+        assert_eq!(targets.len(), 3 + secrets, "{targets:?}");
         for target in targets {
             assert!(
                 module.resources.iter().any(|r| r == target),

@@ -56,13 +56,13 @@ pub fn apply(config: &Config, options: &ApplyOptions) -> Result<Instructions, Ap
     if image == ImageSource::Build {
         steps::check_build_source(&options.source)?;
     }
-    let secret = if options.keep_token {
-        None
+    let tokens = if options.keep_token {
+        Vec::new()
     } else {
-        Some(token::read_token()?)
+        token::read_tokens(config)?
     };
     render::for_run(config, engine, out, None)?;
-    let plan = steps::apply(engine, out, config, secret, &options.source, &image);
+    let plan = steps::apply(engine, out, config, tokens, &options.source, &image);
     let total = plan.foundation.len() + plan.service.len();
     runner::run_part(&plan.foundation, 1, total)?;
     if let ImageSource::Release { version } = &image {

@@ -1,6 +1,7 @@
 //! Reading the collector's run summaries and errors back from Cloud Logging, with the contract's
 //! own types: a summary line is a [`SummaryLine`], an ERROR line carries a [`FailureReason`].
 
+use contract::AccountName;
 use contract::summary::{FailureReason, SummaryLine};
 use serde::{Deserialize, Serialize};
 
@@ -22,17 +23,37 @@ impl RunRecord {
         self.line.ok
     }
 
-    /// Which token the run used (`onepassword_events::secret::Secret::fingerprint`), if logged.
-    pub fn token_fingerprint(&self) -> Option<&str> {
-        self.line.summary.token_fingerprint.as_deref()
+    /// Which token the run used for `account` (`None`: the one account of a deployment of one),
+    /// if logged (`onepassword_events::secret::Secret::fingerprint`).
+    pub fn token_fingerprint_of(&self, account: Option<&AccountName>) -> Option<&str> {
+        match account {
+            None => self.line.summary.token_fingerprint.as_deref(),
+            Some(name) => self
+                .line
+                .summary
+                .account(name)?
+                .token_fingerprint
+                .as_deref(),
+        }
     }
 
-    /// `stream`'s part of the run, if the run collected it.
-    pub fn stream(&self, stream: contract::Stream) -> Option<&contract::summary::StreamSummary> {
+    /// Whether every stream of `account` (`None`: every stream of the run) finished cleanly.
+    pub fn ok_for(&self, account: Option<&AccountName>) -> bool {
+        match account {
+            None => self.line.ok,
+            Some(name) => self.line.summary.account(name).is_some_and(|a| a.ok),
+        }
+    }
+
+    /// `account`'s `stream` part of the run (`None`: the one account's), if the run collected it.
+    pub fn stream_of<'a>(
+        &'a self,
+        account: Option<&'a AccountName>,
+        stream: contract::Stream,
+    ) -> Option<&'a contract::summary::StreamSummary> {
         self.line
             .summary
-            .streams
-            .iter()
+            .streams_of(account)
             .find(|s| s.stream == stream)
     }
 }
@@ -84,11 +105,6 @@ pub fn summary_filter(config: &Config, since: Option<&str>) -> String {
         filter.push_str(&format!(" AND timestamp>=\"{since}\""));
     }
     filter
-}
-
-/// The object name of `stream`'s checkpoint, as the collector names it.
-pub fn checkpoint_key(config: &Config, stream: contract::Stream) -> String {
-    contract::checkpoint::key(&config.checkpoint_prefix, stream)
 }
 
 /// Parses a log entry holding a run summary; `None` when it is not one this provisioner can

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::Gcloud;
 use super::gcloud::GcloudError;
 use super::logs::{parse_run, summary_filter};
-use crate::config::Config;
+use crate::config::{Account, Config};
 use crate::runner::{self, StepError};
 use crate::token::{TokenError, TokenReport, check};
 
@@ -36,6 +36,9 @@ pub enum SetTokenError {
 /// What `set-token` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rotation {
+    /// The account whose token was rotated, in a deployment of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The checked token.
     pub token: TokenReport,
     /// Versions enabled before the new one was added.
@@ -74,8 +77,11 @@ fn enabled_versions(gcloud: &Gcloud, secret: &str) -> Result<Vec<String>, Gcloud
 
 /// Rotates the bearer token. Blocking: it waits, polling every `poll`, up to `timeout` for a run
 /// with the new token.
+/// `account` is the account whose token this is (with several accounts, the one `--account`
+/// names): its streams, host and secret, and its part of each run summary.
 pub fn set_token(
     config: &Config,
+    account: &Account,
     gcloud: &Gcloud,
     token: Secret,
     api_base: Option<String>,
@@ -84,15 +90,16 @@ pub fn set_token(
 ) -> Result<Rotation, SetTokenError> {
     let report = check(
         &token,
-        api_base.or_else(|| config.explicit_events_base_url()),
-        &config.streams(),
+        api_base.or_else(|| account.explicit_events_base_url()),
+        &account.streams,
     )?;
     if !report.missing_features.is_empty() {
         return Err(SetTokenError::MissingFeatures(report.missing_list()));
     }
-    let previous_versions = enabled_versions(gcloud, &config.secret)?;
+    let previous_versions = enabled_versions(gcloud, &account.secret)?;
     runner::run(&[crate::steps::store_token(
         config,
+        &account.secret,
         token.clone(),
         std::path::Path::new("."),
     )])?;
@@ -110,12 +117,13 @@ pub fn set_token(
             .iter()
             .filter_map(parse_run)
             .collect();
+        let name = account.name.as_ref();
         let confirmed = runs
             .iter()
-            .find(|r| r.ok() && r.token_fingerprint() == Some(fingerprint.as_str()));
+            .find(|r| r.ok_for(name) && r.token_fingerprint_of(name) == Some(fingerprint.as_str()));
         let others = runs
             .iter()
-            .filter(|r| r.token_fingerprint() != Some(fingerprint.as_str()))
+            .filter(|r| r.token_fingerprint_of(name) != Some(fingerprint.as_str()))
             .count();
         if let Some(run) = confirmed {
             break (Some(run.timestamp.clone()), others);
@@ -135,12 +143,13 @@ pub fn set_token(
                 "disable",
                 version,
                 "--secret",
-                &config.secret,
+                &account.secret,
             ])?;
             disabled_versions.push(version.clone());
         }
     }
     Ok(Rotation {
+        account: account.name.as_ref().map(ToString::to_string),
         token: report,
         previous_versions,
         added_at,
@@ -178,16 +187,20 @@ pub fn unconfirmed(rotation: &Rotation, config: &Config, timeout: Duration) -> O
     if rotation.collector_confirmed {
         return None;
     }
+    let set_token = match &rotation.account {
+        None => "provision set-token".to_owned(),
+        Some(account) => format!("provision set-token --account {account}"),
+    };
     let hint = if rotation.runs_with_another_token > 0 {
         format!(
-            " ({} run(s) since then still used the previous token: a running instance keeps the token it read at start; once {} starts a new instance, run `provision set-token` again)",
+            " ({} run(s) since then still used the previous token: a running instance keeps the token it read at start; once {} starts a new instance, run `{set_token}` again)",
             rotation.runs_with_another_token, config.collector.service_name
         )
     } else {
         String::new()
     };
     Some(format!(
-        "no successful run with the new token within {} s{hint}; the old versions ({}) stay enabled. Run `provision verify`, then `provision set-token` again",
+        "no successful run with the new token within {} s{hint}; the old versions ({}) stay enabled. Run `provision verify`, then `{set_token}` again",
         timeout.as_secs(),
         rotation.previous_versions.join(", ")
     ))
@@ -199,6 +212,7 @@ mod tests {
 
     fn rotation(confirmed: bool, others: usize) -> Rotation {
         Rotation {
+            account: None,
             token: TokenReport {
                 events_api: "https://events.1password.com".into(),
                 token_events_api: None,

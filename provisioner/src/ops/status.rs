@@ -6,13 +6,16 @@ use contract::summary::FailureReason;
 use serde::Serialize;
 
 use super::gcloud::{GcloudError, LOG_WINDOW_DAYS};
-use super::logs::{checkpoint_key, parse_run, summary_filter};
+use super::logs::{parse_run, summary_filter};
 use super::{Gcloud, RunRecord};
-use crate::config::Config;
+use crate::config::{Account, Config};
 
 /// One stream's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StreamStatus {
+    /// The account, in a deployment of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Stream name.
     pub stream: String,
     /// Whether its checkpoint exists.
@@ -80,17 +83,26 @@ fn age(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
     (now - at).num_seconds()
 }
 
-/// Reads the state of every configured stream. A gcloud failure (a missing permission on the
-/// bucket or the logs) is an error, never "no checkpoint" or "no run".
-pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<Status, GcloudError> {
+/// Reads the state of every stream of `accounts` (all of the config's, or the one `--account`
+/// names). A gcloud failure (a missing permission on the bucket or the logs) is an error, never
+/// "no checkpoint" or "no run".
+pub fn status(
+    config: &Config,
+    accounts: &[Account],
+    gcloud: &Gcloud,
+    now: DateTime<Utc>,
+) -> Result<Status, GcloudError> {
     let last_run = gcloud
         .logs(&summary_filter(config, None), 1)?
         .first()
         .and_then(parse_run);
     let mut streams = Vec::new();
-    for (stream, _) in config.stream_prefixes() {
+    for (account, stream) in accounts
+        .iter()
+        .flat_map(|a| a.streams.iter().map(move |s| (a, *s)))
+    {
         let name = stream.name().to_owned();
-        let key = checkpoint_key(config, stream);
+        let key = account.checkpoint_key(config, stream);
         let text = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))?;
         let (checkpoint, checkpoint_error) = match &text {
             None => (None, None),
@@ -99,8 +111,11 @@ pub fn status(config: &Config, gcloud: &Gcloud, now: DateTime<Utc>) -> Result<St
                 Err(e) => (None, Some(e.to_string())),
             },
         };
-        let run = last_run.as_ref().and_then(|r| r.stream(stream));
+        let run = last_run
+            .as_ref()
+            .and_then(|r| r.stream_of(account.name.as_ref(), stream));
         streams.push(StreamStatus {
+            account: account.name.as_ref().map(ToString::to_string),
             has_checkpoint: text.is_some(),
             checkpoint_error,
             events_total: checkpoint.as_ref().map_or(0, |c| c.stats.events_total),
@@ -155,8 +170,17 @@ fn human_age(seconds: Option<i64>) -> String {
 
 /// The status as a table.
 pub fn to_text(status: &Status) -> String {
+    // With several accounts, each row starts with its account.
+    let width = status
+        .streams
+        .iter()
+        .filter_map(|s| s.account.as_ref().map(String::len))
+        .max()
+        .map(|w| w.max("account".len()));
+    let account = |name: &str| width.map_or(String::new(), |w| format!("{name:<w$} "));
     let mut out = format!(
-        "{:<15} {:>12} {:>13} {:>11} {:>10} {:<14} {}\n",
+        "{}{:<15} {:>12} {:>13} {:>11} {:>10} {:<14} {}\n",
+        account("account"),
         "stream",
         "events total",
         "newest event",
@@ -167,7 +191,8 @@ pub fn to_text(status: &Status) -> String {
     );
     for s in &status.streams {
         out.push_str(&format!(
-            "{:<15} {:>12} {:>13} {:>11} {:>10} {:<14} {}\n",
+            "{}{:<15} {:>12} {:>13} {:>11} {:>10} {:<14} {}\n",
+            account(s.account.as_deref().unwrap_or_default()),
             s.stream,
             match (s.has_checkpoint, &s.checkpoint_error) {
                 (true, None) => s.events_total.to_string(),
@@ -183,7 +208,11 @@ pub fn to_text(status: &Status) -> String {
     }
     for s in &status.streams {
         if let Some(error) = &s.checkpoint_error {
-            out.push_str(&format!("{} checkpoint: {error}\n", s.stream));
+            let whose = match &s.account {
+                Some(account) => format!("{account} {}", s.stream),
+                None => s.stream.clone(),
+            };
+            out.push_str(&format!("{whose} checkpoint: {error}\n"));
         }
     }
     match &status.last_run {

@@ -10,11 +10,9 @@ use contract::Stream;
 use contract::summary::{FailureReason, Outcome, StreamSummary};
 
 use super::gcloud::GcloudError;
-use super::logs::{
-    ErrorRecord, checkpoint_key, collector_filter, parse_error, parse_run, summary_filter,
-};
+use super::logs::{ErrorRecord, collector_filter, parse_error, parse_run, summary_filter};
 use super::{Gcloud, RunRecord};
-use crate::config::Config;
+use crate::config::{Account, Config};
 
 /// A verdict's code (kebab-case in JSON).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,6 +72,9 @@ impl std::fmt::Display for VerdictCode {
 /// One stream's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verdict {
+    /// The account, in a deployment of several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// Stream name.
     pub stream: String,
     /// Whether the stream works.
@@ -108,6 +109,7 @@ pub struct Verification {
 
 fn verdict(stream: Stream, code: VerdictCode, diagnosis: String, next_step: String) -> Verdict {
     Verdict {
+        account: None,
         stream: stream.name().to_owned(),
         ok: code.is_ok(),
         verdict: code,
@@ -120,8 +122,10 @@ fn verdict(stream: Stream, code: VerdictCode, diagnosis: String, next_step: Stri
 
 /// Forces a run and judges it, waiting up to `timeout` for its summary, polling every `poll`.
 /// A gcloud failure (a missing permission on the logs or the bucket) is an error, never a verdict.
+/// `accounts` are the accounts to judge (all of the config's, or the one `--account` names).
 pub fn verify(
     config: &Config,
+    accounts: &[Account],
     gcloud: &Gcloud,
     timeout: Duration,
     poll: Duration,
@@ -151,18 +155,29 @@ pub fn verify(
     };
 
     let mut streams = Vec::new();
-    for (stream, prefix) in config.stream_prefixes() {
-        let mut v = match run.as_ref().and_then(|r| r.stream(stream)) {
+    for (account, stream) in accounts
+        .iter()
+        .flat_map(|a| a.streams.iter().map(move |s| (a, *s)))
+    {
+        let record = run
+            .as_ref()
+            .and_then(|r| r.stream_of(account.name.as_ref(), stream));
+        let mut v = match record {
             None => without_run(config, gcloud, stream, &errors, timeout),
             Some(record) => {
-                let mut v = judge(config, gcloud, stream, record)?;
+                let mut v = judge(config, account, gcloud, stream, record)?;
                 v.events = record.events;
                 v
             }
         };
+        v.account = account.name.as_ref().map(ToString::to_string);
         if v.ok {
             v.new_objects = gcloud.objects_since(
-                &format!("gs://{}/{prefix}/", config.bucket.name),
+                &format!(
+                    "gs://{}/{}/",
+                    config.bucket.name,
+                    account.folder(config, stream)
+                ),
                 &started_at,
             )?;
         }
@@ -256,13 +271,18 @@ fn missing_feature_step(stream: Stream) -> String {
     )
 }
 
-/// The verdict on `stream`'s part of a run, from its outcome and the failure's reason.
+/// The verdict on `account`'s `stream` part of a run, from its outcome and the failure's reason.
 fn judge(
     config: &Config,
+    account: &Account,
     gcloud: &Gcloud,
     stream: Stream,
     record: &StreamSummary,
 ) -> Result<Verdict, GcloudError> {
+    let set_token = match &account.name {
+        None => "`provision set-token`".to_owned(),
+        Some(name) => format!("`provision set-token --account {name}`"),
+    };
     let failure =
         |code, diagnosis: String, next: String| Ok(verdict(stream, code, diagnosis, next));
     match &record.outcome {
@@ -272,12 +292,14 @@ fn judge(
                 FailureReason::FeatureMissing => failure(
                     VerdictCode::TokenMissingFeature,
                     format!("the token cannot read {stream}: {detail}"),
-                    missing_feature_step(stream),
+                    format!(
+                        "issue a token with the {stream} events selected in 1Password (Integrations > Events Reporting), then {set_token}"
+                    ),
                 ),
                 FailureReason::TokenRefused => failure(
                     VerdictCode::TokenRefused,
                     format!("1Password refused the token (expired or revoked): {detail}"),
-                    "issue a new token in 1Password and run `provision set-token`".into(),
+                    format!("issue a new token in 1Password and run {set_token}"),
                 ),
                 FailureReason::StorageDenied => failure(
                     VerdictCode::PermissionDenied,
@@ -327,7 +349,7 @@ fn judge(
         Outcome::Drained | Outcome::MaxRecords | Outcome::Budget | Outcome::Stopped
             if record.events == 0 =>
         {
-            let key = checkpoint_key(config, stream);
+            let key = account.checkpoint_key(config, stream);
             let cursor = match gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))? {
                 None => "no checkpoint yet".to_owned(),
                 Some(text) => match contract::checkpoint::Checkpoint::parse(&key, text.as_bytes()) {
@@ -343,7 +365,7 @@ fn judge(
                 VerdictCode::OkNoEvents,
                 format!(
                     "the run worked but found no new events ({cursor}; a first run looks back {} hours)",
-                    config.collector.lookback_hours
+                    account.lookback_hours
                 ),
                 "nothing to do if your account was quiet; otherwise check the token's account with `provision check-token`".into(),
             ))
