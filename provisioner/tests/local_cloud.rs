@@ -624,3 +624,207 @@ async fn set_token_confirms_a_run_with_the_new_token_then_disables_old_versions(
     );
     assert!(refused_calls(&w.cloud).is_empty());
 }
+
+/// Two accounts in one deployment: `acme` (the world's simulator, [`TOKEN`]) and `globex` (its own
+/// simulator, which knows only `globex_token`); the config lists both.
+struct Accounts {
+    world: World,
+    globex: Simulator,
+}
+
+const GLOBEX_TOKEN: &str = "globex-current-token";
+
+impl Accounts {
+    async fn new() -> Accounts {
+        let world = World::with_events(40).await;
+        let config = world.dir.path().join("onepassword-secops.yaml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str("accounts:\n  - name: acme\n  - name: globex\n");
+        std::fs::write(&config, text).unwrap();
+        let globex = Simulator::start(
+            SimConfig::new(31)
+                .with_events(Stream::AuditEvents, 25)
+                .with_token(TokenGrant::all_features(GLOBEX_TOKEN)),
+        )
+        .await
+        .unwrap();
+        Accounts { world, globex }
+    }
+
+    /// The collector of both accounts, globex with `globex_token`.
+    async fn start_collector(&self, globex_token: &str) {
+        let (acme, globex) = (self.world.sim.base_url(), self.globex.base_url());
+        self.world
+            .cloud
+            .start_collector_for_accounts(
+                collector_bin(),
+                &[("acme", &acme, TOKEN), ("globex", &globex, globex_token)],
+                &[],
+            )
+            .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_status_judge_each_account_on_its_own() {
+    let a = Accounts::new().await;
+    // globex's token was revoked: its API refuses it; acme's works.
+    a.start_collector("globex-revoked-token").await;
+    let w = &a.world;
+    let (out, json) = w.verify(60).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let streams = json["streams"].as_array().unwrap();
+    assert_eq!(streams.len(), 2, "{json:#}");
+    assert_eq!(streams[0]["account"], "acme");
+    assert_eq!(streams[0]["verdict"], "ok", "{json:#}");
+    assert_eq!(streams[0]["events"], 40);
+    let objects = streams[0]["new_objects"].as_array().unwrap();
+    assert!(
+        !objects.is_empty()
+            && objects
+                .iter()
+                .all(|o| o.as_str().unwrap().starts_with("onepassword-audit/acme/")),
+        "acme's objects in its folder: {objects:?}"
+    );
+    assert_eq!(streams[1]["account"], "globex");
+    assert_eq!(streams[1]["verdict"], "token-refused", "{json:#}");
+    assert!(
+        streams[1]["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("provision set-token --account globex"),
+        "{json:#}"
+    );
+
+    // Only acme: it works, so verify passes.
+    let out = w
+        .provision(
+            &[
+                "verify",
+                "--account",
+                "acme",
+                "--format",
+                "json",
+                "--timeout",
+                "60",
+                "--poll",
+                "1",
+            ],
+            None,
+        )
+        .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["streams"].as_array().unwrap().len(), 1);
+    assert_eq!(json["streams"][0]["account"], "acme");
+
+    let out = w.provision(&["status", "--format", "json"], None).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let acme = &status["streams"][0];
+    assert_eq!(acme["account"], "acme");
+    assert_eq!(acme["events_total"], 40, "{status:#}");
+    assert_eq!(acme["last_run_outcome"], "drained");
+    let globex = &status["streams"][1];
+    assert_eq!(globex["account"], "globex");
+    assert_eq!(globex["has_checkpoint"], false, "{status:#}");
+    assert_eq!(globex["last_run_reason"], "token_refused");
+    let text = w.provision(&["status"], None).await;
+    let table = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        table.starts_with("account ") && table.contains("\nglobex  auditevents"),
+        "{table}"
+    );
+    let unknown = w.provision(&["status", "--account", "initech"], None).await;
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(
+        stderr(&unknown)
+            .contains("--account \"initech\" is not in the config's accounts (acme, globex)"),
+        "{}",
+        stderr(&unknown)
+    );
+    assert!(refused_calls(&w.cloud).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_token_of_one_account_rotates_its_secret_and_confirms_by_its_runs() {
+    let a = Accounts::new().await;
+    let w = &a.world;
+    w.cloud.on(
+        &["versions", "list", "onepassword-events-token-globex"],
+        vec![Reply::ok(
+            "projects/123/secrets/onepassword-events-token-globex/versions/3\n",
+        )],
+    );
+    let base = a.globex.base_url();
+    let rotate = w.provision(
+        &[
+            "set-token",
+            "--account",
+            "globex",
+            "--api-base",
+            &base,
+            "--timeout",
+            "60",
+            "--poll",
+            "1",
+            "--format",
+            "json",
+        ],
+        Some(GLOBEX_TOKEN),
+    );
+    // Scaled to zero: the trigger starts an instance, which reads each account's newest version.
+    let cold_start = async {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let stored = loop {
+            if let Some(add) = w.cloud.calls().into_iter().find(|c| {
+                c.args
+                    .starts_with(&["secrets".into(), "versions".into(), "add".into()])
+            }) {
+                assert_eq!(add.args[3], "onepassword-events-token-globex", "{add:?}");
+                break add.stdin;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "set-token never stored the token"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        a.start_collector(stored.trim()).await;
+    };
+    let (out, ()) = tokio::join!(rotate, cold_start);
+    assert!(
+        out.status.success(),
+        "{}\ncollector:\n{}",
+        stderr(&out),
+        w.cloud.collector_stdout()
+    );
+    let rotation: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rotation["account"], "globex");
+    assert_eq!(rotation["collector_confirmed"], true, "{rotation:#}");
+    assert_eq!(rotation["disabled_versions"], serde_json::json!(["3"]));
+    let calls = w.cloud.calls();
+    let disable = calls
+        .iter()
+        .find(|c| c.args.contains(&"disable".to_owned()))
+        .unwrap();
+    assert!(
+        disable
+            .args
+            .windows(2)
+            .any(|p| p == ["--secret", "onepassword-events-token-globex"]),
+        "{disable:?}"
+    );
+    // The confirming run's globex part used the new token.
+    let fingerprint = onepassword_events::secret::Secret::new(GLOBEX_TOKEN).fingerprint();
+    assert!(w.summaries().iter().any(|s| {
+        s["summary"]["accounts"].as_array().is_some_and(|accounts| {
+            accounts.iter().any(|a| {
+                a["account"] == "globex"
+                    && a["ok"] == true
+                    && a["token_fingerprint"] == fingerprint.as_str()
+            })
+        })
+    }));
+    assert!(refused_calls(&w.cloud).is_empty());
+}

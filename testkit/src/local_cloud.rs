@@ -283,6 +283,36 @@ impl LocalCloud {
         token: &str,
         extra: &[(&str, &str)],
     ) {
+        let mut settings = vec![("OP_API_BASE", api_base), ("OP_BEARER_TOKEN", token)];
+        settings.extend_from_slice(extra);
+        self.start_collector_with(binary, &settings).await;
+    }
+
+    /// [`LocalCloud::start_collector`] for several accounts: `ACCOUNTS` and each account's
+    /// `(name, api_base, token)` in its own variables (`OP_API_BASE_NAME`, `OP_BEARER_TOKEN_NAME`),
+    /// `extra` settings on top.
+    pub async fn start_collector_for_accounts(
+        &self,
+        binary: &Path,
+        accounts: &[(&str, &str, &str)],
+        extra: &[(&str, &str)],
+    ) {
+        let names: Vec<&str> = accounts.iter().map(|(name, _, _)| *name).collect();
+        let mut owned = vec![("ACCOUNTS".to_owned(), names.join(","))];
+        for (name, api_base, token) in accounts {
+            let suffix = name.to_uppercase().replace('-', "_");
+            owned.push((format!("OP_API_BASE_{suffix}"), (*api_base).to_owned()));
+            owned.push((format!("OP_BEARER_TOKEN_{suffix}"), (*token).to_owned()));
+        }
+        let mut settings: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        settings.extend_from_slice(extra);
+        self.start_collector_with(binary, &settings).await;
+    }
+
+    async fn start_collector_with(&self, binary: &Path, settings: &[(&str, &str)]) {
         self.stop_collector();
         let mut command = Command::new(binary);
         command
@@ -290,14 +320,12 @@ impl LocalCloud {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("PORT", self.collector_port.to_string())
-            .env("OP_API_BASE", api_base)
-            .env("OP_BEARER_TOKEN", token)
             .env("GCS_BUCKET", &self.deployment.bucket)
             .env("STORAGE_EMULATOR_HOST", self.collector_storage.endpoint())
             .env("LOG_FORMAT", "json")
             .env("RETRY_BASE_MILLIS", "5")
             .env("RETRY_MAX_ATTEMPTS", "3");
-        for (name, value) in extra {
+        for (name, value) in settings {
             command.env(name, value);
         }
         let open = |stream: &str| {
