@@ -152,9 +152,13 @@ pub struct ApplyArgs {
     /// collector.image.
     #[arg(long, default_value = ".")]
     pub source: PathBuf,
-    /// Do not ask for a token; keep the secret's current versions.
-    #[arg(long)]
+    /// Do not ask for a token; keep the secret's current versions (every account's, with several).
+    #[arg(long, conflicts_with = "account")]
     pub keep_token: bool,
+    /// With several accounts: store only this account's token (an account just added) and keep
+    /// the others' secrets as they are.
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
     /// Build the first image from the checkout (--source) with Cloud Build, instead of deploying
     /// the released image of collector.version (default: this provisioner's version).
     #[arg(long)]

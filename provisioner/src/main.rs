@@ -98,7 +98,13 @@ fn cmd_apply(args: &cli::ApplyArgs) -> anyhow::Result<ExitCode> {
         engine: args.run.engine.into(),
         out: args.run.out.clone(),
         source: args.source.clone(),
-        keep_token: args.keep_token,
+        tokens: if args.keep_token {
+            apply::Tokens::Keep
+        } else if let Some(name) = &args.account {
+            apply::Tokens::Only(config.chosen_account(Some(name))?)
+        } else {
+            apply::Tokens::Every
+        },
         build: args.build,
     };
     let instructions = apply::apply(&config, &options)?;

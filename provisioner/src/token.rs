@@ -96,6 +96,20 @@ pub fn read_account_token(account: &AccountName) -> Result<Secret, TokenError> {
     })
 }
 
+/// One account's token, when it alone is stored or rotated: its own variable
+/// (`OP_BEARER_TOKEN_NAME`) when set, else as [`read_token`] reads the one token.
+pub fn read_token_of(account: &crate::config::Account) -> Result<Secret, TokenError> {
+    if let Some(name) = &account.name {
+        let variable = contract::env::for_account(contract::env::OP_BEARER_TOKEN, name);
+        if let Ok(value) = std::env::var(&variable)
+            && !value.trim().is_empty()
+        {
+            return checked(&variable, value);
+        }
+    }
+    read_token()
+}
+
 /// The tokens `provision apply` stores, with the secret each goes to: the one token
 /// ([`read_token`]), or each account's ([`read_account_token`]).
 pub fn read_tokens(config: &crate::config::Config) -> Result<Vec<(String, Secret)>, TokenError> {

@@ -1063,3 +1063,114 @@ fn provision_and_collector_report_the_same_version_and_commit() {
     assert_eq!(provision.trim(), format!("provision {}", buildinfo::LONG));
     assert!(buildinfo::LONG.starts_with(env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn apply_with_several_accounts_stores_each_token_in_its_own_secret_on_stdin_only() {
+    let tokens = [
+        (
+            "OP_BEARER_TOKEN_ACME",
+            "acme-token-value",
+            "onepassword-events-token-acme",
+        ),
+        (
+            "OP_BEARER_TOKEN_GLOBEX_EU",
+            "globex-token-value",
+            "onepassword-events-token-globex-eu",
+        ),
+        (
+            "OP_BEARER_TOKEN_INITECH",
+            "initech-token-value",
+            "initech-1password-token",
+        ),
+    ];
+    let env: Vec<(&str, &str)> = tokens
+        .iter()
+        .map(|(variable, token, _)| (*variable, *token))
+        .chain([("METRIC_WAIT_SECONDS", "0")])
+        .collect();
+    for engine in ["terraform", "gcloud"] {
+        let dir = config_dir("accounts");
+        let mut s = stand_ins();
+        released(&mut s);
+        absent(&mut s);
+        let out = provision_with(dir.path(), &s, &["apply", "--engine", engine], None, &env);
+        assert!(out.status.success(), "{engine}: {}", text(&out).1);
+        let calls = s.calls();
+        let adds: Vec<_> = calls
+            .iter()
+            .filter(|c| {
+                c.args
+                    .starts_with(&["secrets".into(), "versions".into(), "add".into()])
+            })
+            .collect();
+        assert_eq!(adds.len(), 3, "{engine}: {:#?}", lines(&calls));
+        for ((_, token, secret), add) in tokens.iter().zip(&adds) {
+            assert_eq!(add.args[3], *secret, "{engine}");
+            assert_eq!(
+                add.stdin.trim(),
+                *token,
+                "{engine}: the token travels on stdin"
+            );
+        }
+        for call in &calls {
+            for (_, token, _) in &tokens {
+                assert!(
+                    !call.args.iter().any(|a| a.contains(token)),
+                    "{engine}: a token in argv of {call:?}"
+                );
+            }
+        }
+        if engine == "terraform" {
+            assert!(
+                lines(&calls).iter().any(|l| l.contains(
+                    "-target=module.onepassword_secops.google_secret_manager_secret.account_token"
+                )),
+                "the account secrets exist before their versions"
+            );
+        }
+    }
+
+    // An account added later: only its token is read and stored; the others' secrets are kept.
+    let dir = config_dir("accounts");
+    let mut s = stand_ins();
+    released(&mut s);
+    let out = provision_with(
+        dir.path(),
+        &s,
+        &["apply", "--account", "initech"],
+        Some("initech-new-token\n"),
+        &[("METRIC_WAIT_SECONDS", "0")],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let adds: Vec<_> = s
+        .calls()
+        .into_iter()
+        .filter(|c| {
+            c.args
+                .starts_with(&["secrets".into(), "versions".into(), "add".into()])
+        })
+        .collect();
+    assert_eq!(adds.len(), 1);
+    assert_eq!(adds[0].args[3], "initech-1password-token");
+    assert_eq!(adds[0].stdin.trim(), "initech-new-token");
+
+    // Without a token for every account, nothing runs, and the error names the variable.
+    let dir = config_dir("accounts");
+    let s = stand_ins();
+    let out = provision_with(
+        dir.path(),
+        &s,
+        &["apply"],
+        None,
+        &[("OP_BEARER_TOKEN_ACME", "acme-token-value")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out)
+            .1
+            .contains("no bearer token for account globex-eu: set OP_BEARER_TOKEN_GLOBEX_EU"),
+        "{}",
+        text(&out).1
+    );
+    assert!(s.calls().is_empty(), "nothing ran");
+}

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::render::{self, OutputError};
-use crate::config::Config;
+use crate::config::{Account, Config};
 use crate::feed::{self, Instructions};
 use crate::render::Engine;
 use crate::runner::{self, StepError};
@@ -21,10 +21,21 @@ pub struct ApplyOptions {
     pub out: PathBuf,
     /// The checkout the first image is built from with `build` (when the config names no image).
     pub source: PathBuf,
-    /// Keep the secret's versions: read no token.
-    pub keep_token: bool,
+    /// Which tokens to read and store.
+    pub tokens: Tokens,
     /// Build the first image from `source` instead of deploying a released one.
     pub build: bool,
+}
+
+/// Which tokens `provision apply` reads and stores as their secrets' newest versions.
+#[derive(Debug, Clone)]
+pub enum Tokens {
+    /// Every account's (the one account's, without `accounts:`).
+    Every,
+    /// Only this account's (one just added); the others' secrets keep their versions.
+    Only(Account),
+    /// None: every secret keeps its versions.
+    Keep,
 }
 
 /// Why `provision apply` stopped.
@@ -56,10 +67,10 @@ pub fn apply(config: &Config, options: &ApplyOptions) -> Result<Instructions, Ap
     if image == ImageSource::Build {
         steps::check_build_source(&options.source)?;
     }
-    let tokens = if options.keep_token {
-        Vec::new()
-    } else {
-        token::read_tokens(config)?
+    let tokens = match &options.tokens {
+        Tokens::Keep => Vec::new(),
+        Tokens::Every => token::read_tokens(config)?,
+        Tokens::Only(account) => vec![(account.secret.clone(), token::read_token_of(account)?)],
     };
     render::for_run(config, engine, out, None)?;
     let plan = steps::apply(engine, out, config, tokens, &options.source, &image);
