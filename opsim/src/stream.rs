@@ -1,4 +1,6 @@
 //! The three event streams of the Events API and their URL path segments.
+//! Its own type, not the contract's `Stream`: the simulator stands for 1Password, so it shares
+//! none of the collector's beliefs about the API, not even the streams' names.
 
 use std::fmt;
 use std::str::FromStr;
