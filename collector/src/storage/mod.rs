@@ -6,6 +6,9 @@
 
 mod gcs;
 mod local;
+// A test double: compiled for the unit tests and, through the `test-support` feature the
+// collector's own dev-dependency turns on, for the integration tests; never in a release build.
+#[cfg(any(test, feature = "test-support"))]
 mod memory;
 
 use async_trait::async_trait;
@@ -13,6 +16,7 @@ use bytes::Bytes;
 
 pub use gcs::{GcsBuildError, GcsStore};
 pub use local::LocalStore;
+#[cfg(any(test, feature = "test-support"))]
 pub use memory::{MemoryFault, MemoryStore};
 
 /// An object's generation: changes with every write; 0 means "does not exist".
