@@ -88,7 +88,4 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         content_type: &str,
         precondition: Precondition,
     ) -> Result<Generation, StorageError>;
-
-    /// Where objects go, for logs and messages (e.g. `gs://bucket`).
-    fn location(&self) -> String;
 }
