@@ -459,10 +459,6 @@ impl ObjectStore for Timeline {
         self.touch(name);
         written
     }
-
-    fn location(&self) -> String {
-        "timeline-memory://".into()
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use opsim::{Fault, FaultPlan, SimConfig, Stream};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt as _, SeedableRng};
 use support::World;
 use testkit::{FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy};
 
@@ -80,7 +80,7 @@ async fn kill_9_at_random_moments_then_rerun() {
         0.3,
         vec![Fault::Slow(Duration::from_millis(20))],
     ));
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed());
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed());
     let mut killed = 0;
     let mut pending_intents = 0;
     // Twelve runs; more (up to 30) while no kill has yet left a recorded batch, so the recovery
@@ -316,7 +316,7 @@ async fn kill_9_while_storage_answers_slowly_and_with_faults() {
     ));
     let mut env = SMALL_BATCHES.to_vec();
     env.push(("STORAGE_EMULATOR_HOST", &endpoint));
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed());
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed());
     let mut killed = 0;
     let mut pending_intents = 0;
     // Eight runs; more (up to 24) while no kill has yet left a recorded batch.

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use opsim::{Fault, FaultPlan, SimConfig, Simulator, Stream, TokenGrant};
-use rand::{Rng, SeedableRng};
+use rand::{RngExt as _, SeedableRng};
 use testkit::{FakeGcs, FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy};
 
 const BUCKET: &str = "onepassword-audit-secops-logs";
@@ -274,7 +274,7 @@ async fn three_accounts_killed_at_random_moments_while_events_arrive() {
         ],
     ));
     let endpoint = world.gcs.endpoint();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed());
+    let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed());
     let mut killed = 0;
     for _ in 0..12 {
         for tenant in &world.tenants {

@@ -92,10 +92,6 @@ impl ObjectStore for HeldStore {
         }
         Ok(generation)
     }
-
-    fn location(&self) -> String {
-        "held-memory://".into()
-    }
 }
 
 /// Waits until the simulator has seen no new request for 300 ms; returns the count.

@@ -86,19 +86,3 @@ pub enum ApiError {
         last: String,
     },
 }
-
-impl ApiError {
-    /// Whether retrying later can succeed.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, ApiError::Unavailable { .. })
-    }
-
-    /// When the run should stop cleanly (nothing is wrong, but nothing more can be done before this
-    /// instant): the rate limit is spent.
-    pub fn resume_at(&self) -> Option<DateTime<Utc>> {
-        match self {
-            ApiError::RateLimited { resets_at, .. } => Some(*resets_at),
-            _ => None,
-        }
-    }
-}

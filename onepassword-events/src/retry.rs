@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use rand::Rng as _;
+use rand::RngExt as _;
 
 /// How often and how long to retry a failed Events API call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt as _, SeedableRng};
 
 /// A fault the simulator can inject into an events request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +34,26 @@ pub struct FaultPlan {
     random: Option<RandomFaults>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct RandomFaults {
     rng: ChaCha8Rng,
     probability: f64,
     kinds: Vec<Fault>,
+}
+
+// rand 0.10's ChaCha8Rng (chacha20's) is not Clone: a clone is a new generator at the same seed,
+// stream and word position, so it draws what the original would.
+impl Clone for RandomFaults {
+    fn clone(&self) -> Self {
+        let mut rng = ChaCha8Rng::from_seed(self.rng.get_seed());
+        rng.set_stream(self.rng.get_stream());
+        rng.set_word_pos(self.rng.get_word_pos());
+        Self {
+            rng,
+            probability: self.probability,
+            kinds: self.kinds.clone(),
+        }
+    }
 }
 
 impl FaultPlan {
@@ -110,5 +125,22 @@ mod tests {
             faults > 10 && faults < 54,
             "about half should be faults, got {faults}"
         );
+    }
+
+    #[test]
+    fn a_clone_draws_what_the_original_would() {
+        let kinds = vec![
+            Fault::MalformedJson,
+            Fault::ServerError(500),
+            Fault::CutBody,
+        ];
+        let mut plan = FaultPlan::random(3, 0.5, kinds);
+        for _ in 0..37 {
+            plan.next();
+        }
+        let mut copy = plan.clone();
+        let ahead: Vec<_> = (0..200).map(|_| plan.next()).collect();
+        let copied: Vec<_> = (0..200).map(|_| copy.next()).collect();
+        assert_eq!(ahead, copied);
     }
 }

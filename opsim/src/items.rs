@@ -12,8 +12,8 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, RngExt as _, SeedableRng};
 
 use crate::stream::Stream;
 

@@ -209,7 +209,7 @@ impl Simulator {
                 )
             })
             .collect();
-        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(config.seed);
+        let mut rng = <rand::rngs::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(config.seed);
         let shared = Arc::new(Shared {
             tokens: config.tokens,
             retry_after: config.retry_after,
@@ -354,7 +354,7 @@ fn authorize<'a>(shared: &'a Shared, headers: &HeaderMap) -> Result<&'a TokenGra
 }
 
 fn token_uuid(token: &str) -> String {
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(
+    let mut rng = <rand::rngs::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(
         token.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
         }),

@@ -106,8 +106,4 @@ impl ObjectStore for GcsStore {
             .map(|object| object.generation)
             .map_err(|e| self.classify(name, &e))
     }
-
-    fn location(&self) -> String {
-        format!("gs://{}", self.bucket)
-    }
 }

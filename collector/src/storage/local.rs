@@ -216,10 +216,6 @@ impl ObjectStore for LocalStore {
             _ => io_error(name, e),
         })
     }
-
-    fn location(&self) -> String {
-        format!("file://{}", self.root.display())
-    }
 }
 
 #[cfg(test)]

@@ -136,8 +136,4 @@ impl ObjectStore for MemoryStore {
         }
         Ok(generation)
     }
-
-    fn location(&self) -> String {
-        "memory://".into()
-    }
 }

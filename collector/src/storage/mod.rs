@@ -6,6 +6,9 @@
 
 mod gcs;
 mod local;
+// A test double: compiled for the unit tests and, through the `test-support` feature the
+// collector's own dev-dependency turns on, for the integration tests; never in a release build.
+#[cfg(any(test, feature = "test-support"))]
 mod memory;
 
 use async_trait::async_trait;
@@ -13,6 +16,7 @@ use bytes::Bytes;
 
 pub use gcs::{GcsBuildError, GcsStore};
 pub use local::LocalStore;
+#[cfg(any(test, feature = "test-support"))]
 pub use memory::{MemoryFault, MemoryStore};
 
 /// An object's generation: changes with every write; 0 means "does not exist".
@@ -84,7 +88,4 @@ pub trait ObjectStore: Send + Sync + std::fmt::Debug {
         content_type: &str,
         precondition: Precondition,
     ) -> Result<Generation, StorageError>;
-
-    /// Where objects go, for logs and messages (e.g. `gs://bucket`).
-    fn location(&self) -> String;
 }

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use rand::{Rng as _, SeedableRng as _};
+use rand::{RngExt as _, SeedableRng as _};
 
 /// A storage-side fault, injected into one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -43,9 +43,9 @@ pub enum FaultedRequests {
 
 /// When faults are injected, besides those queued with
 /// [`StorageProxy::push_fault`](crate::StorageProxy::push_fault).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct StorageFaultPlan {
-    random: Option<(rand_chacha::ChaCha8Rng, f64, Vec<StorageFault>)>,
+    random: Option<(rand::rngs::ChaCha8Rng, f64, Vec<StorageFault>)>,
     every: Option<(u64, Vec<StorageFault>)>,
     requests: FaultedRequests,
 }
@@ -84,9 +84,27 @@ impl StorageFaultPlan {
             "a fault rate in 0..=1 and at least one kind"
         );
         Self {
-            random: Some((rand_chacha::ChaCha8Rng::seed_from_u64(seed), rate, kinds)),
+            random: Some((rand::rngs::ChaCha8Rng::seed_from_u64(seed), rate, kinds)),
             every: None,
             requests,
+        }
+    }
+}
+
+// rand 0.10's ChaCha8Rng (chacha20's) is not Clone: a clone is a new generator at the same seed,
+// stream and word position, so it draws what the original would.
+impl Clone for StorageFaultPlan {
+    fn clone(&self) -> Self {
+        let random = self.random.as_ref().map(|(rng, rate, kinds)| {
+            let mut copy = rand::rngs::ChaCha8Rng::from_seed(rng.get_seed());
+            copy.set_stream(rng.get_stream());
+            copy.set_word_pos(rng.get_word_pos());
+            (copy, *rate, kinds.clone())
+        });
+        Self {
+            random,
+            every: self.every.clone(),
+            requests: self.requests,
         }
     }
 }
