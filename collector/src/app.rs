@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::{Settings, Sink};
-use crate::onepassword::Client;
+use crate::onepassword::Connections;
 use crate::onepassword::token::TokenClaims;
 use crate::pipeline::{Account, Pipeline};
 use crate::storage::{GcsStore, LocalStore, ObjectStore};
@@ -59,17 +59,14 @@ pub async fn open_store(sink: &Sink) -> Result<Arc<dyn ObjectStore>, StartError>
 }
 
 /// The pipeline `settings` describe: an Events API client per account (each with its own token,
-/// so its own rate limit), one store.
+/// so its own rate limit), all over one pool of connections (so idle connections follow the
+/// accounts at once, not the number of accounts), one store.
 pub async fn build(settings: &Settings) -> Result<Pipeline, StartError> {
     let store = open_store(&settings.sink).await?;
+    let connections = Connections::new(settings.client).map_err(StartError::Http)?;
     let mut accounts = Vec::with_capacity(settings.accounts.len());
     for account in &settings.accounts {
-        let client = Client::new(
-            account.api_base.clone(),
-            account.token.clone(),
-            settings.client,
-        )
-        .map_err(StartError::Http)?;
+        let client = connections.client(account.api_base.clone(), account.token.clone());
         let expiry =
             TokenClaims::decode(account.token.expose()).and_then(|claims| claims.expires_at());
         if let Some(at) = expiry {

@@ -2,7 +2,8 @@
 //! account sees only its own events, as real accounts do) and the in-memory store: every account's
 //! every stream exactly once in its own folder; a refused, failing or rate-limited account never
 //! stops the others; no more accounts run at once than the bound; accounts a run never reached go
-//! first in the next; twenty accounts of three streams drain in one run.
+//! first in the next; twenty accounts of three streams drain in one run; accounts of one host share
+//! connections yet each sends its own token.
 
 mod support;
 
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use collector::onepassword::{Client, ClientOptions, RetryPolicy, Stream};
+use collector::onepassword::{ClientOptions, Connections, RetryPolicy, Stream};
 use collector::pipeline::{
     Account, AccountName, FailureReason, Limits, Outcome, Pipeline, RunSummary, Start, StreamPlan,
 };
@@ -41,16 +42,33 @@ fn sim_stream(stream: Stream) -> opsim::Stream {
     }
 }
 
-/// One account: its name, its own simulator and the token that simulator knows.
+/// The connections every account of a test's pipeline shares, as the collector's accounts do.
+fn connections() -> Connections {
+    Connections::new(ClientOptions {
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(50),
+        },
+    })
+    .unwrap()
+}
+
+/// One account: its name, its own simulator, the token that simulator knows, and the connections
+/// it shares with the test's other accounts.
 struct Tenant {
     name: AccountName,
     sim: Simulator,
     token: String,
+    connections: Connections,
 }
 
 impl Tenant {
-    /// An account `name` with `events` of each of `streams`, its simulator set up by `config`.
+    /// An account `name` over `connections` with `events` of each of `streams`, its simulator set
+    /// up by `config`.
     async fn start(
+        connections: &Connections,
         name: &str,
         seed: u64,
         streams: &[Stream],
@@ -66,25 +84,15 @@ impl Tenant {
             name: AccountName::new(name).unwrap(),
             sim: Simulator::start(config(sim)).await.unwrap(),
             token,
+            connections: connections.clone(),
         }
     }
 
     /// The account as the collector sees it, reading `streams` with `token`.
     fn account_with(&self, streams: &[Stream], token: &str) -> Account {
-        let options = ClientOptions {
-            timeout: Duration::from_secs(5),
-            retry: RetryPolicy {
-                max_attempts: 3,
-                base: Duration::from_millis(5),
-                cap: Duration::from_millis(50),
-            },
-        };
-        let client = Client::new(
-            self.sim.base_url().parse().unwrap(),
-            Secret::new(token),
-            options,
-        )
-        .unwrap();
+        let client = self
+            .connections
+            .client(self.sim.base_url().parse().unwrap(), Secret::new(token));
         let plans = streams
             .iter()
             .map(|&stream| StreamPlan {
@@ -185,9 +193,10 @@ const ALL: [Stream; 3] = Stream::ALL;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_account_collects_every_stream_exactly_once_into_its_own_folders() {
+    let http = connections();
     let mut tenants = Vec::new();
     for (i, name) in ["acme", "globex", "initech-eu"].into_iter().enumerate() {
-        tenants.push(Tenant::start(name, 100 + i as u64, &ALL, 250, |c| c).await);
+        tenants.push(Tenant::start(&http, name, 100 + i as u64, &ALL, 250, |c| c).await);
     }
     let store = Arc::new(MemoryStore::new());
     let accounts = tenants.iter().map(|t| t.account(&ALL)).collect();
@@ -236,14 +245,15 @@ async fn every_account_collects_every_stream_exactly_once_into_its_own_folders()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_account_and_a_failing_one_never_stop_the_others() {
-    let good = Tenant::start("good", 1, &ALL, 300, |c| c).await;
-    let revoked = Tenant::start("revoked", 2, &ALL, 300, |c| c).await;
+    let http = connections();
+    let good = Tenant::start(&http, "good", 1, &ALL, 300, |c| c).await;
+    let revoked = Tenant::start(&http, "revoked", 2, &ALL, 300, |c| c).await;
     // More server errors in a row than a call's attempts: its first stream fails, for this run.
-    let flaky = Tenant::start("flaky", 3, &ALL, 300, |c| {
+    let flaky = Tenant::start(&http, "flaky", 3, &ALL, 300, |c| {
         c.with_faults(FaultPlan::queue(vec![Fault::ServerError(502); 3]))
     })
     .await;
-    let other = Tenant::start("other", 4, &ALL, 300, |c| c).await;
+    let other = Tenant::start(&http, "other", 4, &ALL, 300, |c| c).await;
     let store = Arc::new(MemoryStore::new());
     let accounts = |revoked_token: &str| {
         vec![
@@ -315,7 +325,8 @@ async fn a_refused_account_and_a_failing_one_never_stop_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_account_in_a_429_storm_holds_one_slot_while_the_others_finish() {
-    let storm = Tenant::start("storm", 5, &[Stream::AuditEvents], 100, |c| {
+    let http = connections();
+    let storm = Tenant::start(&http, "storm", 5, &[Stream::AuditEvents], 100, |c| {
         c.with_faults(FaultPlan::queue(vec![
             Fault::TooManyRequests {
                 retry_after: None
@@ -326,7 +337,7 @@ async fn an_account_in_a_429_storm_holds_one_slot_while_the_others_finish() {
     .await;
     let mut calm = Vec::new();
     for (i, name) in ["calm-a", "calm-b", "calm-c"].into_iter().enumerate() {
-        calm.push(Tenant::start(name, 6 + i as u64, &ALL, 400, |c| c).await);
+        calm.push(Tenant::start(&http, name, 6 + i as u64, &ALL, 400, |c| c).await);
     }
     let store = Arc::new(MemoryStore::new());
     let mut accounts = vec![storm.account(&[Stream::AuditEvents])];
@@ -359,14 +370,15 @@ async fn an_account_in_a_429_storm_holds_one_slot_while_the_others_finish() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_a_run_never_reached_go_first_in_the_next() {
+    let http = connections();
     // One account at a time. `quiet` has nothing; `slow` pages slowly through a long backlog and
     // uses up the budget; `late` never gets its turn in the first run.
-    let quiet = Tenant::start("quiet", 11, &[Stream::AuditEvents], 0, |c| c).await;
-    let slow = Tenant::start("slow", 12, &[Stream::AuditEvents], 3_000, |c| {
+    let quiet = Tenant::start(&http, "quiet", 11, &[Stream::AuditEvents], 0, |c| c).await;
+    let slow = Tenant::start(&http, "slow", 12, &[Stream::AuditEvents], 3_000, |c| {
         c.with_page_delay(Duration::from_millis(250))
     })
     .await;
-    let late = Tenant::start("late", 13, &[Stream::AuditEvents], 300, |c| c).await;
+    let late = Tenant::start(&http, "late", 13, &[Stream::AuditEvents], 300, |c| c).await;
     let store = Arc::new(MemoryStore::new());
     let run = |budget| {
         let accounts = [&quiet, &slow, &late]
@@ -463,11 +475,12 @@ impl ObjectStore for Timeline {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_more_accounts_run_at_once_than_the_bound() {
+    let http = connections();
     let mut tenants = Vec::new();
     for i in 0..6 {
         let name = format!("tenant-{i}");
         tenants.push(
-            Tenant::start(&name, 20 + i, &[Stream::AuditEvents], 400, |c| {
+            Tenant::start(&http, &name, 20 + i, &[Stream::AuditEvents], 400, |c| {
                 c.with_page_delay(Duration::from_millis(30))
             })
             .await,
@@ -504,9 +517,20 @@ async fn no_more_accounts_run_at_once_than_the_bound() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_accounts_of_three_streams_drain_their_backlogs_in_one_run() {
+    let http = connections();
     let mut tenants = Vec::new();
     for i in 0..20 {
-        tenants.push(Tenant::start(&format!("account-{i:02}"), 40 + i, &ALL, 1_200, |c| c).await);
+        tenants.push(
+            Tenant::start(
+                &http,
+                &format!("account-{i:02}"),
+                40 + i,
+                &ALL,
+                1_200,
+                |c| c,
+            )
+            .await,
+        );
     }
     let store = Arc::new(MemoryStore::new());
     let accounts = tenants.iter().map(|t| t.account(&ALL)).collect();
@@ -527,4 +551,44 @@ async fn twenty_accounts_of_three_streams_drain_their_backlogs_in_one_run() {
             tenant.assert_exactly_once(&store, stream);
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_of_one_host_share_connections_but_each_sends_its_own_token() {
+    // Two accounts of one host, as two accounts on events.1password.com are: the connections
+    // they share carry no identity, so the refused token stays refused and the good one drains.
+    let http = connections();
+    let host = Tenant::start(&http, "acme", 60, &ALL, 500, |c| c).await;
+    let mut refused = host.account_with(&ALL, "a-token-this-host-never-issued");
+    refused.name = Some(AccountName::new("globex").unwrap());
+    let accounts = vec![host.account(&ALL), refused];
+    let store = Arc::new(MemoryStore::new());
+    let summary = pipeline(accounts, store.clone(), limits(Duration::from_secs(60)), 2)
+        .run()
+        .await;
+    assert!(
+        outcomes(&summary, &host)
+            .iter()
+            .all(|o| **o == Outcome::Drained),
+        "{summary:#?}"
+    );
+    for stream in ALL {
+        host.assert_exactly_once(&store, stream);
+    }
+    let globex = AccountName::new("globex").unwrap();
+    let refused: Vec<_> = summary.streams_of(Some(&globex)).collect();
+    assert_eq!(refused.len(), 3);
+    for stream in refused {
+        match &stream.outcome {
+            Outcome::Permanent(f) => assert_eq!(f.reason, FailureReason::TokenRefused),
+            other => panic!("globex {}: {other:?}", stream.stream),
+        }
+    }
+    assert!(
+        store
+            .objects()
+            .iter()
+            .all(|(name, _)| !name.contains("/globex/")),
+        "the refused account writes no object"
+    );
 }

@@ -53,6 +53,37 @@ pub struct Introspection {
     pub account_uuid: Option<String>,
 }
 
+/// HTTP connections that the clients of several accounts share: one pool and one TLS
+/// configuration. Idle connections (and their buffers) then number at most the requests once in
+/// flight, whatever the number of accounts; each client still sends its own token, and a
+/// connection carries no identity of its own.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    http: reqwest::Client,
+    options: ClientOptions,
+}
+
+impl Connections {
+    /// A pool whose requests use `options`' timeout and retries.
+    pub fn new(options: ClientOptions) -> Result<Connections, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Connections { http, options })
+    }
+
+    /// A client of `base` (e.g. `https://events.1password.com`) using `token` over these connections.
+    pub fn client(&self, base: Url, token: Secret) -> Client {
+        Client {
+            http: self.http.clone(),
+            base,
+            token,
+            options: self.options,
+        }
+    }
+}
+
 /// A client of one Events API host.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -96,18 +127,9 @@ const HOUR: Duration = Duration::from_secs(3600);
 const LAST_TRY: Duration = Duration::from_millis(500);
 
 impl Client {
-    /// A client of `base` (e.g. `https://events.1password.com`) using `token`.
+    /// A client of `base` (e.g. `https://events.1password.com`) using `token`, with connections of its own.
     pub fn new(base: Url, token: Secret, options: ClientOptions) -> Result<Client, reqwest::Error> {
-        let http = reqwest::Client::builder()
-            .timeout(options.timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()?;
-        Ok(Client {
-            http,
-            base,
-            token,
-            options,
-        })
+        Ok(Connections::new(options)?.client(base, token))
     }
 
     fn url(&self, path: &str) -> Url {

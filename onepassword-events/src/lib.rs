@@ -10,7 +10,7 @@ mod retry;
 pub mod secret;
 pub mod token;
 
-pub use client::{Client, ClientOptions, Introspection};
+pub use client::{Client, ClientOptions, Connections, Introspection};
 /// Streams and positions are part of the contract between the collector and the provisioner
 /// (checkpoints keep positions; configs and summaries name streams); the client uses them as they are.
 pub use contract::{Position, Stream, UnknownStream};
