@@ -285,7 +285,7 @@ async fn three_accounts_killed_at_random_moments_while_events_arrive() {
         .unwrap();
     assert!(
         first.code().is_some(),
-        "the first run ended by itself: {first:?}"
+        "the timing run ends on its own, not by a signal: {first:?}"
     );
     let whole = (started.elapsed().as_millis() as u64).max(40);
     let mut rng = rand::rngs::ChaCha8Rng::seed_from_u64(seed());

@@ -54,9 +54,9 @@ pub struct Introspection {
 }
 
 /// HTTP connections that the clients of several accounts share: one pool and one TLS
-/// configuration. Idle connections (and their buffers) then number at most the requests once in
-/// flight, whatever the number of accounts; each client still sends its own token, and a
-/// connection carries no identity of its own.
+/// configuration. Idle connections (and their buffers) then number at most the most requests ever
+/// in flight at once, whatever the number of accounts; each client still sends its own token, and
+/// a connection carries no identity of its own.
 #[derive(Debug, Clone)]
 pub struct Connections {
     http: reqwest::Client,
@@ -73,7 +73,8 @@ impl Connections {
         Ok(Connections { http, options })
     }
 
-    /// A client of `base` (e.g. `https://events.1password.com`) using `token` over these connections.
+    /// A client of `base` (e.g. `https://events.1password.com`) using `token` over these
+    /// connections.
     pub fn client(&self, base: Url, token: Secret) -> Client {
         Client {
             http: self.http.clone(),
@@ -127,7 +128,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 const LAST_TRY: Duration = Duration::from_millis(500);
 
 impl Client {
-    /// A client of `base` (e.g. `https://events.1password.com`) using `token`, with connections of its own.
+    /// A client of `base` (e.g. `https://events.1password.com`) using `token`, with connections
+    /// of its own.
     pub fn new(base: Url, token: Secret, options: ClientOptions) -> Result<Client, reqwest::Error> {
         Ok(Connections::new(options)?.client(base, token))
     }
