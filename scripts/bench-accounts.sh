@@ -28,14 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() { # FILE PREFIX
-  for _ in $(seq 400); do
-    if grep -q "^$2" "$1" 2>/dev/null; then sed -n "s|^$2||p" "$1" | head -1; return; fi
-    sleep 0.05
-  done
-  echo "no '$2' line in $1" >&2
-  exit 1
-}
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 OPSIM_TOKEN=$token "$bin/opsim" serve --port 0 --audit-events "$events" --signin-attempts "$events" \
   --item-usages "$events" --history-minutes 60 >"$work/opsim.out" 2>"$work/opsim.err" &

@@ -50,15 +50,8 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# wait_line FILE PREFIX: the rest of the first line of FILE starting with PREFIX, once it is there.
-wait_line() {
-  for _ in $(seq 200); do
-    if grep -q "^$2" "$1" 2>/dev/null; then sed -n "s|^$2||p" "$1" | head -1; return; fi
-    sleep 0.05
-  done
-  echo "no '$2' line in $1" >&2
-  exit 1
-}
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 # The simulator of one setting, with the whole backlog inside the collector's lookback.
 start_opsim() { # EVENTS PAGE_DELAY_MS

@@ -114,17 +114,20 @@ fn workflows_pin_actions_by_commit_and_keep_least_privilege() {
 
 #[test]
 fn shellcheck_finds_nothing_in_the_project_scripts() {
-    let (ok, text) = run(
-        "shellcheck",
-        &[
-            "scripts/test.sh",
-            "scripts/install-test-deps.sh",
-            "scripts/bench.sh",
-            "scripts/demo.sh",
-            "scripts/cloud-build.sh",
-            "scripts/dist.sh",
-            ".ci/run",
-        ],
-    );
+    // Every script, so a new one is checked too; -x follows what they source.
+    let mut scripts: Vec<String> = std::fs::read_dir(root().join("scripts"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".sh"))
+        .map(|name| format!("scripts/{name}"))
+        .collect();
+    scripts.sort();
+    for expected in ["scripts/test.sh", "scripts/bench-accounts.sh", "scripts/lib.sh"] {
+        assert!(scripts.iter().any(|s| s == expected), "{scripts:?}");
+    }
+    scripts.push(".ci/run".into());
+    let mut args = vec!["-x"];
+    args.extend(scripts.iter().map(String::as_str));
+    let (ok, text) = run("shellcheck", &args);
     assert!(ok && text.trim().is_empty(), "{text}");
 }
