@@ -122,7 +122,11 @@ fn shellcheck_finds_nothing_in_the_project_scripts() {
         .map(|name| format!("scripts/{name}"))
         .collect();
     scripts.sort();
-    for expected in ["scripts/test.sh", "scripts/bench-accounts.sh", "scripts/lib.sh"] {
+    for expected in [
+        "scripts/test.sh",
+        "scripts/bench-accounts.sh",
+        "scripts/lib.sh",
+    ] {
         assert!(scripts.iter().any(|s| s == expected), "{scripts:?}");
     }
     scripts.push(".ci/run".into());
