@@ -37,6 +37,18 @@ pub fn limits(page_size: u16, batch: usize, batches_in_flight: usize) -> Limits 
     }
 }
 
+/// Client options for tests: a 5 s timeout and fast retries, `max_attempts` of them.
+pub fn fast_retries(max_attempts: u32) -> ClientOptions {
+    ClientOptions {
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_attempts,
+            base: Duration::from_millis(5),
+            cap: Duration::from_millis(50),
+        },
+    }
+}
+
 /// A pipeline of the audit events stream into `store` (prefix `feed`, checkpoint [`KEY`]), with
 /// fast retries, `max_attempts` of them.
 pub fn pipeline(
@@ -46,15 +58,12 @@ pub fn pipeline(
     limits: Limits,
     max_attempts: u32,
 ) -> Pipeline {
-    let options = ClientOptions {
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            max_attempts,
-            base: Duration::from_millis(5),
-            cap: Duration::from_millis(50),
-        },
-    };
-    let client = Client::new(sim.base_url().parse().unwrap(), Secret::new(token), options).unwrap();
+    let client = Client::new(
+        sim.base_url().parse().unwrap(),
+        Secret::new(token),
+        fast_retries(max_attempts),
+    )
+    .unwrap();
     let plan = StreamPlan {
         stream: Stream::AuditEvents,
         prefix: "feed".into(),
