@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use testkit::{Call, StandIns};
+use testkit::{Call, RegistryAuth, StandIns, TestRegistry};
 
 /// A folder with the example config `example` (`minimal`, `full`), laid out like a checkout (a
 /// Dockerfile, so Cloud Build has something to build from `--source .`).
@@ -29,17 +29,63 @@ pub fn stand_ins() -> StandIns {
     s
 }
 
-/// The digest the stand-ins give the released image.
+/// The digest the test registry gives the released image.
 pub const RELEASE_DIGEST: &str =
     "sha256:1111111111111111111111111111111111111111111111111111111111111111";
 
-/// Artifact Registry answers the released image's digest (the first rule, so it wins).
-pub fn released(s: &mut StandIns) {
+/// The access token the `gcloud` stand-in prints for `gcloud auth print-access-token`.
+pub const ACCESS_TOKEN: &str = "ya29.stand-in-access-token";
+
+/// The minimal example's released image as the remote repository serves it (without the tag).
+pub const MIRROR: &str = "us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops-releases/onepassword-secops/onepassword-secops/collector";
+
+thread_local! {
+    /// The registries [`released`] started for the running test (each test runs on a thread of its
+    /// own): [`provision_with`] points the provisioner at them.
+    static REGISTRIES: std::cell::RefCell<Option<Registries>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Artifact Registry's remote repository and the release registry, on loopback.
+#[derive(Clone)]
+pub struct Registries {
+    /// Plays `REGION-docker.pkg.dev` (the caller's access token as bearer token).
+    pub mirror: std::rc::Rc<TestRegistry>,
+    /// Plays `ghcr.io` (anonymous pull tokens).
+    pub upstream: std::rc::Rc<TestRegistry>,
+}
+
+/// Starts (for this test) the two registries, empty, and has the `gcloud` stand-in print
+/// [`ACCESS_TOKEN`]; every later `provision` run of this test uses them.
+pub fn registries(s: &mut StandIns) -> Registries {
     s.on(
         "gcloud",
-        &["artifacts", "docker", "images", "describe"],
-        testkit::Reply::ok(format!("{RELEASE_DIGEST}\n")),
+        &["auth", "print-access-token"],
+        testkit::Reply::ok(format!("{ACCESS_TOKEN}\n")),
     );
+    let registries = Registries {
+        mirror: std::rc::Rc::new(TestRegistry::start(RegistryAuth::Bearer(
+            ACCESS_TOKEN.to_owned(),
+        ))),
+        upstream: std::rc::Rc::new(TestRegistry::start(RegistryAuth::AnonymousToken)),
+    };
+    REGISTRIES.with(|r| *r.borrow_mut() = Some(registries.clone()));
+    registries
+}
+
+/// The examples' released image as the accounts example's remote repository serves it.
+pub const ACCOUNTS_MIRROR: &str = "europe-west1-docker.pkg.dev/mssp-secops-prod/onepassword-secops-releases/onepassword-secops/onepassword-secops/collector";
+
+/// The remote repositories of the minimal and accounts examples serve every version this suite
+/// deploys with [`RELEASE_DIGEST`] (the provisioner's own, `0.3.0`, `0.4.1`).
+pub fn released(s: &mut StandIns) -> Registries {
+    let registries = registries(s);
+    for mirror in [MIRROR, ACCOUNTS_MIRROR] {
+        let name = mirror.split_once('/').unwrap().1;
+        for version in [env!("CARGO_PKG_VERSION"), "0.3.0", "0.4.1"] {
+            registries.mirror.serve(name, version, RELEASE_DIGEST);
+        }
+    }
+    registries
 }
 
 /// Runs `provision args…` in `dir` with the stand-ins first on PATH, `stdin` on standard input
@@ -60,6 +106,21 @@ pub fn provision_with(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Registries are loopback ones: the test's own (see `registries`), else a closed port.
+    let (mirror, upstream) = REGISTRIES.with(|r| {
+        r.borrow().as_ref().map_or_else(
+            || {
+                (
+                    "http://127.0.0.1:9".to_owned(),
+                    "http://127.0.0.1:9".to_owned(),
+                )
+            },
+            |r| (r.mirror.url(), r.upstream.url()),
+        )
+    });
+    command
+        .env("PROVISION_REGISTRY_URL", mirror)
+        .env("PROVISION_UPSTREAM_REGISTRY_URL", upstream);
     for (name, value) in env {
         command.env(name, value);
     }

@@ -1,0 +1,1 @@
+//! The preflight: read-only checks before `apply` and `plan` change anything.
