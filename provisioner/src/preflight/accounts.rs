@@ -33,8 +33,8 @@ fn account_of(token: &AccountToken, options: &ClientOptions) -> Result<String, S
         .build()
         .map_err(|e| e.to_string())?
         .block_on(async {
-            let client = Client::new(url, token.token.clone(), options.clone())
-                .map_err(|e| e.to_string())?;
+            let client =
+                Client::new(url, token.token.clone(), *options).map_err(|e| e.to_string())?;
             client.introspect().await.map_err(|e| e.to_string())
         });
     let from_claims = || TokenClaims::decode(token.token.expose()).and_then(|c| c.account_uuid);

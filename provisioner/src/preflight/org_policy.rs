@@ -155,9 +155,7 @@ pub fn location_covers(value: &str, location: &str) -> Option<bool> {
         let single = value.strip_prefix("is:").unwrap_or(&value);
         return Some(single == location);
     };
-    let Some(name) = group.strip_suffix("-locations") else {
-        return None;
-    };
+    let name = group.strip_suffix("-locations")?;
     if name == location {
         return Some(true);
     }
