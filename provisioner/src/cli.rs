@@ -30,6 +30,16 @@ pub enum Command {
     ///
     /// Example: provision plan --config onepassword-secops.yaml
     Plan(RunArgs),
+    /// Check, read-only, everything known to stop a deployment half-way, and report it all with fixes.
+    ///
+    /// The caller's IAM permissions for each phase (Resource Manager testIamPermissions), billing,
+    /// the APIs, organisation policies (resource locations, domain-restricted sharing, workload
+    /// identity pool providers, Cloud Run ingress), and, with several accounts whose
+    /// OP_BEARER_TOKEN_NAME are set, two accounts of one 1Password account. Exit status 1 when
+    /// something blocks. `apply` and `plan` run it first.
+    ///
+    /// Examples: provision preflight; provision preflight --format json; provision preflight --print-permissions
+    Preflight(PreflightArgs),
     /// Render, create every resource, store the bearer token in Secret Manager, print the feed settings.
     ///
     /// The token is read from OP_BEARER_TOKEN, standard input, or a prompt without echo; it goes to
@@ -142,6 +152,26 @@ pub struct RunArgs {
     /// Folder the files are rendered into and run from.
     #[arg(long, default_value = "deploy")]
     pub out: PathBuf,
+    /// Emergencies only: do not run the preflight checks first (permissions, billing, APIs,
+    /// organisation policies, accounts). A deployment they would have stopped can then fail
+    /// half-way, after creating some resources.
+    #[arg(long)]
+    pub skip_preflight: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// The tool `apply` will run (the gcloud script needs other permissions than Terraform).
+    #[arg(long, value_enum, default_value = "terraform")]
+    pub engine: EngineArg,
+    /// Check for `apply --build` (Cloud Build) instead of the released image.
+    #[arg(long)]
+    pub build: bool,
+    /// Print the permissions each phase needs (the README's table) and check nothing.
+    #[arg(long)]
+    pub print_permissions: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,8 @@ pub mod commands;
 pub mod config;
 pub mod feed;
 pub mod ops;
+pub mod preflight;
+pub mod registry;
 pub mod render;
 pub mod runner;
 pub mod steps;

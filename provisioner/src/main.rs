@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Init(args) => cmd_init(args),
         Command::Render(args) => cmd_render(args),
+        Command::Preflight(args) => cmd_preflight(args),
         Command::Plan(args) => cmd_plan(args),
         Command::Apply(args) => cmd_apply(args),
         Command::Destroy(args) => cmd_destroy(args),
@@ -86,9 +87,32 @@ fn cmd_render(args: &cli::RenderArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_preflight(args: &cli::PreflightArgs) -> anyhow::Result<ExitCode> {
+    if args.print_permissions {
+        print!("{}", provisioner::preflight::permissions::markdown());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = load(&args.format.config)?;
+    let report = provisioner::preflight::run(
+        &config,
+        &provisioner::preflight::Options {
+            engine: args.engine.into(),
+            build: args.build,
+            tokens: commands::preflight::tokens_from_environment(&config),
+            client: onepassword_events::ClientOptions::default(),
+        },
+    );
+    print(args.format.format, &report, provisioner::preflight::to_text)?;
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn cmd_plan(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config)?;
-    plan::plan(&config, args.engine.into(), &args.out)?;
+    plan::plan(&config, args.engine.into(), &args.out, args.skip_preflight)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -106,6 +130,7 @@ fn cmd_apply(args: &cli::ApplyArgs) -> anyhow::Result<ExitCode> {
             apply::Tokens::Every
         },
         build: args.build,
+        skip_preflight: args.run.skip_preflight,
     };
     let instructions = apply::apply(&config, &options)?;
     println!("{}", feed::to_text(&instructions));

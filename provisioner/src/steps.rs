@@ -182,11 +182,34 @@ fn build(config: &Config, source: &Path, image: &str) -> Step {
     )
 }
 
-/// No released image of that version could be read through the remote repository.
+/// The variable that replaces Artifact Registry's `https://REGION-docker.pkg.dev` when the
+/// released image's digest is read (a test registry on loopback).
+pub const REGISTRY_URL_ENV: &str = "PROVISION_REGISTRY_URL";
+
+/// The variable that replaces the release registry's `https://HOST` (e.g. `https://ghcr.io`).
+pub const UPSTREAM_REGISTRY_URL_ENV: &str = "PROVISION_UPSTREAM_REGISTRY_URL";
+
+/// Why one registry did not give the released image's digest.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    /// The image reference has no host, name or tag.
+    #[error("{0:?} is not an image reference HOST/NAME:TAG")]
+    BadReference(String),
+    /// The caller's access token could not be read.
+    #[error("cannot read an access token with `gcloud auth print-access-token`: {0}")]
+    Token(crate::runner::StepError),
+    /// The registry did not answer the digest.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+}
+
+/// No released image of that version could be read, through the remote repository nor from the
+/// release registry.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "no released collector image {version} could be read through {mirror} (from {release}); \
-     set collector.version to a released version, or build this checkout instead with --build"
+    "no released collector image {version} could be read through {mirror} ({through_mirror}) \
+     nor from {release} ({from_release}); set collector.version to a released version, or build \
+     this checkout instead with --build"
 )]
 pub struct NoRelease {
     /// The version asked for.
@@ -195,52 +218,77 @@ pub struct NoRelease {
     pub mirror: String,
     /// The release registry's image.
     pub release: String,
-    /// What gcloud said.
-    #[source]
-    pub source: Box<crate::runner::StepError>,
+    /// Why the remote repository did not answer.
+    pub through_mirror: Box<DigestError>,
+    /// Why the release registry did not answer.
+    pub from_release: Box<DigestError>,
 }
 
 /// The released image of `version`, pinned by digest, as Cloud Run reaches it through the remote
-/// repository: asks Artifact Registry for the tag's digest (which pulls it through from the
-/// release registry).
+/// repository.
+///
+/// The digest comes from the registry protocol: a `HEAD` of the tag's manifest in the remote
+/// repository, with the caller's access token (`gcloud auth print-access-token`, held as a
+/// [`Secret`] and never shown), which also pulls the image through into the repository's cache.
+/// Should the remote repository not answer, the release registry is asked directly (an anonymous
+/// pull token, as for any public image); the service is deployed by that digest through the remote
+/// repository either way.
 pub fn pin_release(config: &Config, version: &str, cwd: &Path) -> Result<String, NoRelease> {
+    use crate::registry::{self, Auth, ImageRef};
     let tagged = config.release_image_through_mirror(version);
-    let no_release = |source| NoRelease {
-        version: version.to_owned(),
-        mirror: tagged.clone(),
-        release: config.collector.release_image.clone(),
-        source: Box::new(source),
+    let released = format!("{}:{version}", config.collector.release_image);
+    let base = |variable: &str, image: &ImageRef| {
+        std::env::var(variable)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| format!("https://{}", image.host))
     };
-    let digest = crate::runner::capture(
-        "gcloud",
-        &[
-            "artifacts",
-            "docker",
-            "images",
-            "describe",
-            &tagged,
-            "--project",
-            &config.project_id,
-            "--format",
-            "value(image_summary.digest)",
-        ],
-        cwd,
-    )
-    .map_err(no_release)?;
-    let digest = digest.trim();
-    let well_formed = digest
-        .strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit()));
-    if !well_formed {
-        return Err(no_release(crate::runner::StepError::Unexpected {
-            name: format!("the digest of {tagged}"),
-            output: digest.to_owned(),
-        }));
-    }
-    let untagged = tagged
-        .rsplit_once(':')
-        .map_or(tagged.as_str(), |(name, _)| name);
-    Ok(format!("{untagged}@{digest}"))
+    let mirror = ImageRef::parse(&tagged);
+    let through_mirror = match &mirror {
+        None => Err(DigestError::BadReference(tagged.clone())),
+        Some(image) => crate::runner::capture("gcloud", &["auth", "print-access-token"], cwd)
+            .map(Secret::new)
+            .map_err(DigestError::Token)
+            .and_then(|token| {
+                Ok(registry::manifest_digest(
+                    &base(REGISTRY_URL_ENV, image),
+                    image,
+                    &Auth::Bearer(token),
+                )?)
+            }),
+    };
+    let through_mirror = match (through_mirror, &mirror) {
+        (Ok(digest), Some(image)) => return Ok(format!("{}@{digest}", image.untagged())),
+        (Ok(_), None) => unreachable!("a digest needs a parsed reference"),
+        (Err(error), _) => error,
+    };
+    let from_release = match (ImageRef::parse(&released), &mirror) {
+        (Some(upstream), Some(image)) => {
+            match registry::manifest_digest(
+                &base(UPSTREAM_REGISTRY_URL_ENV, &upstream),
+                &upstream,
+                &Auth::Anonymous,
+            ) {
+                Ok(digest) => {
+                    eprintln!(
+                        "note: the remote repository did not answer the digest of {tagged} \
+                         ({through_mirror}); {released} is {digest}, which Cloud Run pulls through it"
+                    );
+                    return Ok(format!("{}@{digest}", image.untagged()));
+                }
+                Err(error) => DigestError::Registry(error),
+            }
+        }
+        (None, _) => DigestError::BadReference(released.clone()),
+        (_, None) => DigestError::BadReference(tagged.clone()),
+    };
+    Err(NoRelease {
+        version: version.to_owned(),
+        mirror: tagged,
+        release: config.collector.release_image.clone(),
+        through_mirror: Box::new(through_mirror),
+        from_release: Box::new(from_release),
+    })
 }
 
 /// Terraform's address of the events bucket.

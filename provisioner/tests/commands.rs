@@ -56,7 +56,7 @@ fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let calls = s.calls();
+    let calls = support::without_preflight(s.calls());
     assert_eq!(
         summary(&calls, dir.path()),
         [
@@ -123,7 +123,7 @@ fn the_token_can_come_from_the_environment_and_is_not_passed_on() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let calls = s.calls();
+    let calls = support::without_preflight(s.calls());
     assert_eq!(calls[2].stdin, TOKEN);
     assert_token_only_on_stdin(&calls);
 }
@@ -151,7 +151,11 @@ fn a_failing_step_stops_the_run_and_is_named() {
         stderr.contains("PERMISSION_DENIED"),
         "the tool's own output streams through: {stderr}"
     );
-    assert_eq!(s.calls().len(), 3, "nothing runs after the failed step");
+    assert_eq!(
+        support::without_preflight(s.calls()).len(),
+        3,
+        "nothing runs after the failed step"
+    );
 }
 
 #[test]
@@ -161,7 +165,7 @@ fn a_missing_token_is_refused_before_anything_runs() {
     let out = provision(dir.path(), &s, &["apply"], Some(""));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no bearer token"));
-    assert!(s.calls().is_empty());
+    assert!(support::without_preflight(s.calls()).is_empty());
 }
 
 #[test]
@@ -175,7 +179,7 @@ fn plan_and_destroy_with_terraform() {
             .success()
     );
     assert_eq!(
-        summary(&s.calls(), dir.path()),
+        summary(&support::without_preflight(s.calls()), dir.path()),
         [
             "[deploy/terraform] terraform init -input=false",
             "[deploy/terraform] terraform plan -input=false -out=tfplan",
@@ -202,7 +206,7 @@ fn gcloud_engine_runs_the_rendered_script_against_gcloud() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let calls = s.calls();
+    let calls = support::without_preflight(s.calls());
     assert_token_only_on_stdin(&calls);
     let lines: Vec<String> = calls
         .iter()
@@ -539,7 +543,7 @@ fn gcloud_engine_creates_the_alerting_metric_channels_and_policies() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let calls = s.calls();
+    let calls = support::without_preflight(s.calls());
     let lines: Vec<String> = calls
         .iter()
         .map(|c| format!("{} {}", c.program, c.args.join(" ")))
@@ -603,7 +607,7 @@ fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_n
         String::from_utf8_lossy(&plan.stderr)
     );
     assert!(
-        s.calls().is_empty(),
+        support::without_preflight(s.calls()).is_empty(),
         "plan with gcloud only checks the script's syntax"
     );
     assert!(String::from_utf8_lossy(&plan.stderr).contains("[1/1] check the gcloud script"));
@@ -614,7 +618,7 @@ fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_n
         "{}",
         String::from_utf8_lossy(&destroy.stderr)
     );
-    let calls = s.calls();
+    let calls = support::without_preflight(s.calls());
     assert!(calls.iter().all(|c| c.cwd.ends_with("deploy")));
     let deletes: Vec<String> = calls
         .iter()
@@ -667,5 +671,9 @@ fn a_failing_terraform_plan_is_named_and_stops_the_run() {
             && stderr.contains("Failed to query available provider packages"),
         "{stderr}"
     );
-    assert_eq!(s.calls().len(), 1, "plan does not run after a failed init");
+    assert_eq!(
+        support::without_preflight(s.calls()).len(),
+        1,
+        "plan does not run after a failed init"
+    );
 }

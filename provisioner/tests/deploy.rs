@@ -10,8 +10,8 @@ mod support;
 use provisioner::config;
 use provisioner::render::{self, Engine};
 use support::{
-    RELEASE_DIGEST, bash, config_dir, lines, provision, provision_with, released, stand_ins, text,
-    workspace,
+    ACCESS_TOKEN, MIRROR, RELEASE_DIGEST, bash, config_dir, lines, provision, provision_with,
+    registries, released, stand_ins, text, workspace,
 };
 use testkit::{Reply, StandIns};
 
@@ -927,7 +927,7 @@ fn apply_deploys_a_released_version_pinned_by_digest_without_any_build() {
         )
         .unwrap();
         let mut s = stand_ins();
-        released(&mut s);
+        let registries = released(&mut s);
         absent(&mut s);
         let out = provision(dir.path(), &s, &["apply", "--engine", engine], Some(TOKEN));
         let (_, stderr) = text(&out);
@@ -937,12 +937,24 @@ fn apply_deploys_a_released_version_pinned_by_digest_without_any_build() {
             !calls.iter().any(|l| l.contains("builds submit")),
             "{engine}: a released version needs no Cloud Build: {calls:#?}"
         );
-        let mirror = "us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops-releases/onepassword-secops/onepassword-secops/collector";
+        let mirror = MIRROR;
         assert!(
-            calls.contains(&format!(
-                "gcloud artifacts docker images describe {mirror}:0.3.0 --project acme-secops-prod --format value(image_summary.digest)"
-            )),
-            "{engine}: {calls:#?}"
+            !calls.iter().any(|l| l.contains("images describe")),
+            "{engine}: the digest comes from the registry protocol, not a metadata call: {calls:#?}"
+        );
+        let heads: Vec<String> = registries
+            .mirror
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.target))
+            .collect();
+        assert_eq!(
+            heads,
+            [format!(
+                "HEAD /v2/{}/manifests/0.3.0",
+                mirror.split_once('/').unwrap().1
+            )],
+            "{engine}"
         );
         let pinned = format!("{mirror}@{RELEASE_DIGEST}");
         let rendered = match engine {
@@ -986,11 +998,8 @@ fn apply_deploys_a_released_version_pinned_by_digest_without_any_build() {
 fn a_version_that_was_never_released_is_named_with_the_way_out() {
     let dir = config_dir("minimal");
     let mut s = stand_ins();
-    s.on(
-        "gcloud",
-        &["artifacts", "docker", "images", "describe"],
-        Reply::fail(1, "ERROR: (gcloud.artifacts.docker.images.describe) NOT_FOUND: Requested entity was not found.\n"),
-    );
+    // Neither the remote repository nor the release registry knows the version.
+    let registries = registries(&mut s);
     let out = provision(dir.path(), &s, &["apply", "--keep-token"], None);
     let (_, stderr) = text(&out);
     assert!(!out.status.success());
@@ -1009,13 +1018,130 @@ fn a_version_that_was_never_released_is_named_with_the_way_out() {
                 || l == "terraform apply -input=false -auto-approve"),
         "nothing is created without an image"
     );
+    assert!(
+        stderr.contains("404") && !stderr.contains(ACCESS_TOKEN),
+        "both registries' answers, never the access token: {stderr}"
+    );
+    assert_eq!(registries.mirror.requests().len(), 1);
+    assert!(
+        !registries.upstream.requests().is_empty(),
+        "the release registry is asked when the remote repository does not answer"
+    );
+}
+
+/// Defect 2 of issue 23: a remote repository that was just created has cached nothing, so
+/// Artifact Registry's metadata call (`gcloud artifacts docker images describe`) answers NOT_FOUND
+/// for a released tag (the stand-in answers so); the registry protocol's manifest `HEAD` pulls the
+/// image through and answers its digest, which the service is deployed by.
+#[test]
+fn a_fresh_remote_repository_answers_the_digest_through_the_registry_protocol() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    let registries = released(&mut s);
+    s.on(
+        "gcloud",
+        &["artifacts", "docker", "images", "describe"],
+        Reply::fail(1, "ERROR: (gcloud.artifacts.docker.images.describe) NOT_FOUND: Requested entity was not found.\n"),
+    );
+    absent(&mut s);
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--engine", "gcloud"],
+        Some(TOKEN),
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains(ACCESS_TOKEN) && !stderr.contains(ACCESS_TOKEN));
+    let pinned = format!("{MIRROR}@{RELEASE_DIGEST}");
+    assert!(
+        lines(&s.calls()).iter().any(|l| l.starts_with(&format!(
+            "gcloud run deploy onepassword-audit-collector --image {pinned}"
+        ))),
+        "the service runs the digest the registry answered"
+    );
+    let heads = registries.mirror.requests();
+    assert_eq!(heads.len(), 1, "{heads:#?}");
+    let head = &heads[0];
+    assert_eq!(head.method, "HEAD");
+    assert_eq!(
+        head.header("authorization"),
+        Some(format!("Bearer {ACCESS_TOKEN}").as_str())
+    );
+    let accept = head.header("accept").unwrap();
+    for media_type in [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ] {
+        assert!(accept.contains(media_type), "{accept}");
+    }
+    assert!(registries.upstream.requests().is_empty());
+}
+
+/// When the remote repository does not answer (here: it has not got the tag), the digest comes
+/// from the release registry with an anonymous pull token, and the service still pulls through
+/// the remote repository by that digest.
+#[test]
+fn the_release_registry_answers_when_the_remote_repository_does_not() {
+    let dir = config_dir("minimal");
+    let mut s = stand_ins();
+    let registries = registries(&mut s);
+    let upstream_digest = format!("sha256:{}", "2".repeat(64));
+    registries.upstream.serve(
+        "onepassword-secops/onepassword-secops/collector",
+        env!("CARGO_PKG_VERSION"),
+        &upstream_digest,
+    );
+    absent(&mut s);
+    let out = provision(
+        dir.path(),
+        &s,
+        &["apply", "--keep-token", "--engine", "gcloud"],
+        None,
+    );
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the remote repository did not answer"),
+        "{stderr}"
+    );
+    let pinned = format!("{MIRROR}@{upstream_digest}");
+    assert!(
+        lines(&s.calls()).iter().any(|l| l.starts_with(&format!(
+            "gcloud run deploy onepassword-audit-collector --image {pinned}"
+        ))),
+        "{stderr}"
+    );
+    let asked: Vec<String> = registries
+        .upstream
+        .requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.target.split('?').next().unwrap()))
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            format!(
+                "HEAD /v2/onepassword-secops/onepassword-secops/collector/manifests/{}",
+                env!("CARGO_PKG_VERSION")
+            ),
+            "GET /token".to_owned(),
+            format!(
+                "HEAD /v2/onepassword-secops/onepassword-secops/collector/manifests/{}",
+                env!("CARGO_PKG_VERSION")
+            ),
+        ],
+        "the anonymous token flow"
+    );
 }
 
 #[test]
 fn deploy_rolls_a_release_by_digest_and_builds_only_when_asked() {
     let dir = config_dir("minimal");
     let mut s = stand_ins();
-    released(&mut s);
+    let registries = released(&mut s);
     let out = provision(
         dir.path(),
         &s,
@@ -1041,7 +1167,14 @@ fn deploy_rolls_a_release_by_digest_and_builds_only_when_asked() {
         l.starts_with("gcloud run deploy onepassword-audit-collector --image")
             && l.contains(RELEASE_DIGEST)
     }));
-    assert!(calls.iter().any(|l| l.contains(":0.4.1 ")), "{calls:#?}");
+    assert!(
+        registries
+            .mirror
+            .requests()
+            .iter()
+            .any(|r| r.method == "HEAD" && r.target.ends_with("/manifests/0.4.1")),
+        "the version asked for is the tag read"
+    );
     assert_eq!(s.parse_errors(), Vec::<String>::new());
     // --version and --build exclude each other.
     let out = provision(

@@ -10,8 +10,11 @@ mod fake_gcs;
 mod gcloud_messages;
 pub mod gcloud_parse;
 mod local_cloud;
+mod loopback_http;
 mod pubsub;
 mod reaper;
+mod registry;
+mod resource_manager;
 mod standin;
 mod storage_proxy;
 mod tools;
@@ -21,8 +24,11 @@ pub use fake_gcs::FakeGcs;
 pub use gcloud_messages::{ApiMessage, check_message};
 pub use gcloud_parse::ParseCheck;
 pub use local_cloud::{Deployment, GCLOUD_SHIM, LocalCloud, ShimCall};
+pub use loopback_http::{Answer, SeenRequest};
 pub use pubsub::{PubSubEmulator, PubSubError};
 pub use reaper::Reaped;
+pub use registry::{RegistryAuth, TestRegistry};
+pub use resource_manager::ResourceManager;
 pub use standin::{Call, Reply, StandIns};
 pub use storage_proxy::{
     Access, FaultedRequests, StorageFault, StorageFaultPlan, StorageProxy, StorageProxyError,

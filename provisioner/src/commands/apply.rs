@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::preflight::PreflightFailed;
 use super::render::{self, OutputError};
 use crate::config::{Account, Config};
 use crate::feed::{self, Instructions};
@@ -25,6 +26,8 @@ pub struct ApplyOptions {
     pub tokens: Tokens,
     /// Build the first image from `source` instead of deploying a released one.
     pub build: bool,
+    /// Do not run the preflight first (emergencies only).
+    pub skip_preflight: bool,
 }
 
 /// Which tokens `provision apply` reads and stores as their secrets' newest versions.
@@ -56,10 +59,14 @@ pub enum ApplyError {
     /// The released version could not be pinned.
     #[error(transparent)]
     NoRelease(#[from] NoRelease),
+    /// The preflight found blockers; nothing was changed.
+    #[error(transparent)]
+    Preflight(#[from] PreflightFailed),
 }
 
 /// Creates (or updates) everything `config` describes; returns what to enter in Google SecOps.
-/// Nothing runs before the build source and the token have been checked.
+/// Nothing runs before the build source and the token have been checked, and the preflight (unless
+/// skipped) found nothing in the way.
 pub fn apply(config: &Config, options: &ApplyOptions) -> Result<Instructions, ApplyError> {
     let engine = options.engine;
     let out = &options.out;
@@ -72,6 +79,12 @@ pub fn apply(config: &Config, options: &ApplyOptions) -> Result<Instructions, Ap
         Tokens::Every => token::read_tokens(config)?,
         Tokens::Only(account) => vec![(account.secret.clone(), token::read_token_of(account)?)],
     };
+    if options.skip_preflight {
+        eprintln!("warning: --skip-preflight: the preflight checks were not run");
+    } else {
+        let tokens = super::preflight::account_tokens(config, &tokens);
+        super::preflight::gate(config, engine, options.build, tokens)?;
+    }
     render::for_run(config, engine, out, None)?;
     let plan = steps::apply(engine, out, config, tokens, &options.source, &image);
     let total = plan.foundation.len() + plan.service.len();

@@ -9,6 +9,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod init;
 pub mod plan;
+pub mod preflight;
 pub mod render;
 
 use std::path::Path;
