@@ -93,18 +93,7 @@ pub fn apply(
     image: &ImageSource,
 ) -> ApplyPlan {
     let tf = out.join("terraform");
-    let mut foundation_targets = vec![
-        format!("-target={TF_MODULE}.google_project_service.required"),
-        format!("-target={TF_MODULE}.google_secret_manager_secret.token"),
-        format!("-target={TF_MODULE}.google_artifact_registry_repository.collector"),
-        format!("-target={TF_MODULE}.google_artifact_registry_repository.releases"),
-    ];
-    if config.has_accounts() {
-        foundation_targets.insert(
-            2,
-            format!("-target={TF_MODULE}.google_secret_manager_secret.account_token"),
-        );
-    }
+    let foundation_targets = foundation_targets(config);
     let mut foundation = match engine {
         Engine::Terraform => {
             let mut args = vec!["apply", "-input=false", "-auto-approve"];
@@ -117,7 +106,7 @@ pub fn apply(
                     &tf,
                 ),
                 Step::new(
-                    "create the APIs, the token's secret and the image repositories (terraform apply -target)",
+                    "create the APIs, the token's secret (and its reader) and the image repositories (terraform apply -target)",
                     "terraform",
                     &args,
                     &tf,
@@ -162,6 +151,40 @@ pub fn apply(
         foundation,
         service,
     }
+}
+
+/// The resources (module addresses, without the module's own prefix) of the first, targeted
+/// `terraform apply`: the APIs, each token's secret and who may read it, the image repositories.
+///
+/// A targeted apply refuses to run while the state holds an instance whose pending `moved` (in the
+/// module, or the rendered root) is not targeted ("Moved resource instances excluded by
+/// targeting"), so every resource a `moved` block names is here: a secret's IAM member moves with
+/// its secret (provisioner/tests/moves.rs checks this against every `moved` block).
+pub fn foundation_resources(config: &Config) -> Vec<&'static str> {
+    let mut resources = vec![
+        "google_project_service.required",
+        "google_secret_manager_secret.token",
+        "google_secret_manager_secret_iam_member.collector_reads_token",
+    ];
+    if config.has_accounts() {
+        resources.extend([
+            "google_secret_manager_secret.account_token",
+            "google_secret_manager_secret_iam_member.collector_reads_account_token",
+        ]);
+    }
+    resources.extend([
+        "google_artifact_registry_repository.collector",
+        "google_artifact_registry_repository.releases",
+    ]);
+    resources
+}
+
+/// The `-target=` arguments of the first `terraform apply` ([`foundation_resources`]).
+fn foundation_targets(config: &Config) -> Vec<String> {
+    foundation_resources(config)
+        .into_iter()
+        .map(|r| format!("-target={TF_MODULE}.{r}"))
+        .collect()
 }
 
 /// The Cloud Build step: builds `source` (its Dockerfile) and pushes it as `image`.

@@ -366,7 +366,7 @@ fn every_reference_in_the_rendered_terraform_resolves() {
             .flat_map(|s| s.args.iter())
             .filter_map(|a| a.strip_prefix("-target=module.onepassword_secops."))
             .collect();
-        let secrets = if config.has_accounts() { 2 } else { 1 };
+        let secrets = if config.has_accounts() { 4 } else { 2 };
         assert_eq!(targets.len(), 3 + secrets, "{targets:?}");
         for target in targets {
             assert!(
