@@ -176,7 +176,43 @@ pub fn foundation_resources(config: &Config) -> Vec<&'static str> {
         "google_artifact_registry_repository.collector",
         "google_artifact_registry_repository.releases",
     ]);
+    if config.github.repository.is_some() {
+        // A first build (`--build`) runs as the build account, from its staging bucket.
+        resources.extend([
+            "google_service_account.builder",
+            "google_storage_bucket.build_staging",
+            "google_storage_bucket_iam_member.builder_uses_staging",
+            "google_storage_bucket_iam_member.builder_reads_staging_bucket",
+            "google_artifact_registry_repository_iam_member.builder_pushes",
+            "google_project_iam_member.builder_writes_logs",
+        ]);
+    }
     resources
+}
+
+/// The module's build account and staging bucket (terraform/ci.tf), when the config has them
+/// (`github.repository`): builds run as that account, never as the project's default Cloud Build
+/// account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildAccount {
+    /// The build account's email.
+    pub email: String,
+    /// The bucket the source is staged in and the build log written to.
+    pub staging_bucket: String,
+}
+
+/// The build account of `config`, named as terraform/ci.tf names it.
+pub fn build_account(config: &Config) -> Option<BuildAccount> {
+    config.github.repository.as_ref()?;
+    let prefix: String = config.collector.service_name.chars().take(22).collect();
+    Some(BuildAccount {
+        email: format!(
+            "{}-builder@{}.iam.gserviceaccount.com",
+            prefix.trim_end_matches('-'),
+            config.project_id
+        ),
+        staging_bucket: format!("{}-builds", config.bucket.name),
+    })
 }
 
 /// The `-target=` arguments of the first `terraform apply` ([`foundation_resources`]).
@@ -187,20 +223,33 @@ fn foundation_targets(config: &Config) -> Vec<String> {
         .collect()
 }
 
-/// The Cloud Build step: builds `source` (its Dockerfile) and pushes it as `image`.
+/// The Cloud Build step: builds `source` (its Dockerfile) and pushes it as `image`; as the
+/// module's build account when the config has one ([`build_account`]), with the source staged and
+/// the log written in its staging bucket (a build with a user-specified account cannot log to
+/// Cloud Build's default bucket).
 fn build(config: &Config, source: &Path, image: &str) -> Step {
+    let mut args: Vec<String> = ["builds", "submit", "--project", &config.project_id]
+        .map(str::to_owned)
+        .to_vec();
+    if let Some(account) = build_account(config) {
+        args.extend([
+            "--service-account".to_owned(),
+            format!(
+                "projects/{}/serviceAccounts/{}",
+                config.project_id, account.email
+            ),
+            "--gcs-source-staging-dir".to_owned(),
+            format!("gs://{}/source", account.staging_bucket),
+            "--gcs-log-dir".to_owned(),
+            format!("gs://{}/logs", account.staging_bucket),
+        ]);
+    }
+    args.extend(["--tag".to_owned(), image.to_owned(), ".".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Step::new(
         "build and push the collector image (Cloud Build)",
         "gcloud",
-        &[
-            "builds",
-            "submit",
-            "--project",
-            &config.project_id,
-            "--tag",
-            image,
-            ".",
-        ],
+        &args,
         source,
     )
 }

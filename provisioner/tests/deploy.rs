@@ -655,6 +655,7 @@ fn the_ci_build_script_polls_cloud_build_and_fails_with_the_build() {
         "acme",
         "acme-builds",
         "us-central1-docker.pkg.dev/acme/r/collector:abc",
+        "collector-builder@acme.iam.gserviceaccount.com",
         ".",
     ];
 
@@ -676,7 +677,7 @@ fn the_ci_build_script_polls_cloud_build_and_fails_with_the_build() {
     let calls = lines(&s.calls());
     assert_eq!(
         calls[0],
-        "gcloud builds submit --project acme --async --gcs-source-staging-dir gs://acme-builds/source --tag us-central1-docker.pkg.dev/acme/r/collector:abc --format value(id) ."
+        "gcloud builds submit --project acme --async --gcs-source-staging-dir gs://acme-builds/source --service-account projects/acme/serviceAccounts/collector-builder@acme.iam.gserviceaccount.com --gcs-log-dir gs://acme-builds/logs --tag us-central1-docker.pkg.dev/acme/r/collector:abc --format value(id) ."
     );
     assert_eq!(calls.len(), 4, "{calls:#?}");
 
