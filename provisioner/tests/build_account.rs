@@ -68,10 +68,12 @@ fn terraform_account_id(service_name: &str) -> String {
 #[test]
 fn the_provisioner_names_the_build_account_as_terraform_does() {
     let full = config::load(&workspace().join("provisioner/examples/full.yaml")).unwrap();
-    assert!(provisioner::steps::build_account(
-        &config::load(&workspace().join("provisioner/examples/minimal.yaml")).unwrap()
-    )
-    .is_none());
+    assert!(
+        provisioner::steps::build_account(
+            &config::load(&workspace().join("provisioner/examples/minimal.yaml")).unwrap()
+        )
+        .is_none()
+    );
     for service in [
         full.collector.service_name.clone(),
         "c".to_owned(),
@@ -89,7 +91,10 @@ fn the_provisioner_names_the_build_account_as_terraform_does() {
             format!("{id}@{}.iam.gserviceaccount.com", config.project_id),
             "{service}"
         );
-        assert_eq!(account.staging_bucket, format!("{}-builds", config.bucket.name));
+        assert_eq!(
+            account.staging_bucket,
+            format!("{}-builds", config.bucket.name)
+        );
     }
 }
 
@@ -112,7 +117,10 @@ fn provision_builds_as_the_build_account_when_the_module_creates_one() {
             "--service-account projects/{}/serviceAccounts/{}",
             config.project_id, account.email
         ),
-        format!("--gcs-source-staging-dir gs://{}/source", account.staging_bucket),
+        format!(
+            "--gcs-source-staging-dir gs://{}/source",
+            account.staging_bucket
+        ),
         format!("--gcs-log-dir gs://{}/logs", account.staging_bucket),
     ] {
         assert!(build.contains(&part), "{part} not in {build}");
@@ -221,7 +229,9 @@ fn the_deployer_acts_as_the_build_account_and_pushes_nothing_itself() {
         }
     }
     assert!(
-        !deployer_roles.iter().any(|r| r.contains("artifactregistry")),
+        !deployer_roles
+            .iter()
+            .any(|r| r.contains("artifactregistry")),
         "{deployer_roles:#?}"
     );
     let acts_as: Vec<&String> = deployer_roles
@@ -229,13 +239,21 @@ fn the_deployer_acts_as_the_build_account_and_pushes_nothing_itself() {
         .filter(|r| r.contains("roles/iam.serviceAccountUser"))
         .collect();
     assert_eq!(acts_as.len(), 2, "{acts_as:#?}");
-    assert!(acts_as.iter().any(|r| r.contains("google_service_account.builder[0].name")));
-    assert!(acts_as.iter().any(|r| r.contains("google_service_account.collector.name")));
     assert!(
-        builder_roles
+        acts_as
             .iter()
-            .any(|r| r.contains("google_artifact_registry_repository_iam_member")
-                && r.contains("roles/artifactregistry.writer")),
+            .any(|r| r.contains("google_service_account.builder[0].name"))
+    );
+    assert!(
+        acts_as
+            .iter()
+            .any(|r| r.contains("google_service_account.collector.name"))
+    );
+    assert!(
+        builder_roles.iter().any(
+            |r| r.contains("google_artifact_registry_repository_iam_member")
+                && r.contains("roles/artifactregistry.writer")
+        ),
         "{builder_roles:#?}"
     );
     assert!(builder_roles.len() >= 4, "{builder_roles:#?}");
