@@ -50,7 +50,10 @@ fn provider(version: &str) -> Provider {
     });
     let provider: Provider = serde_json::from_str(&text).unwrap();
     assert_eq!(provider.provider_version, version);
-    assert!(provider.resources.len() > 1000, "{version}: a partial schema");
+    assert!(
+        provider.resources.len() > 1000,
+        "{version}: a partial schema"
+    );
     provider
 }
 
@@ -94,10 +97,7 @@ fn check_body(body: &hcl::Body, schema: &Schema, at: &str, top: bool, checked: &
         }
         let (name, inner) = if identifier == "dynamic" {
             let name = block.labels()[0].as_str();
-            let content = block
-                .body()
-                .blocks()
-                .find(|b| b.identifier() == "content");
+            let content = block.body().blocks().find(|b| b.identifier() == "content");
             match content {
                 Some(content) => (name, content.body()),
                 None => {
@@ -113,7 +113,13 @@ fn check_body(body: &hcl::Body, schema: &Schema, at: &str, top: bool, checked: &
         present.push(name.to_owned());
         checked.blocks += 1;
         match schema.blocks.get(name) {
-            Some(nested) => check_body(inner, &nested.schema, &format!("{at}.{name}"), false, checked),
+            Some(nested) => check_body(
+                inner,
+                &nested.schema,
+                &format!("{at}.{name}"),
+                false,
+                checked,
+            ),
             None if schema.arguments.contains_key(name) => checked
                 .problems
                 .push(format!("{at}: {name} is an argument, written as a block")),
@@ -160,9 +166,10 @@ fn check_text(provider: &Provider, file: &str, text: &str, checked: &mut Checked
                 checked.resources += 1;
                 check_body(block.body(), schema, &at, true, checked);
             }
-            None => checked
-                .problems
-                .push(format!("{at}: no such type in google {}", provider.provider_version)),
+            None => checked.problems.push(format!(
+                "{at}: no such type in google {}",
+                provider.provider_version
+            )),
         }
     }
 }
@@ -185,7 +192,8 @@ fn sources() -> Vec<(String, String)> {
     }
     for example in ["minimal", "full", "accounts"] {
         let config =
-            config::load(&workspace().join(format!("provisioner/examples/{example}.yaml"))).unwrap();
+            config::load(&workspace().join(format!("provisioner/examples/{example}.yaml")))
+                .unwrap();
         for file in render::render(&config, Engine::Terraform).unwrap() {
             if Path::new(&file.path).extension().is_some_and(|e| e == "tf") {
                 out.push((format!("{example}/{}", file.path), file.contents));
@@ -209,7 +217,10 @@ fn the_module_and_every_render_match_the_provider_schema_at_the_floor_and_the_ne
             "google {version}:\n{}",
             checked.problems.join("\n")
         );
-        eprintln!("google {version}: {} resources, {} arguments, {} blocks", checked.resources, checked.arguments, checked.blocks);
+        eprintln!(
+            "google {version}: {} resources, {} arguments, {} blocks",
+            checked.resources, checked.arguments, checked.blocks
+        );
         // The module's resources and data source, and each render's provider block (the embedded
         // module copies are the module's files, checked once above and again in each render).
         // 46 resources and data sources in the module today.
@@ -229,7 +240,11 @@ fn the_check_finds_planted_mistakes() {
             "uniform_bucket_level_acess = true",
             "unknown argument uniform_bucket_level_acess",
         ),
-        ("  versioning {\n", "  versionning {\n", "unknown block versionning"),
+        (
+            "  versioning {\n",
+            "  versionning {\n",
+            "unknown block versionning",
+        ),
         (
             "  repository_id = var.repository_id\n",
             "",
@@ -264,4 +279,32 @@ fn the_check_finds_planted_mistakes() {
         &mut checked,
     );
     assert_eq!(checked.problems.len(), 1, "{:?}", checked.problems);
+}
+
+/// The module and the rendered root accept the same provider versions: the floor and every 8.x.
+#[test]
+fn the_module_and_the_rendered_root_accept_google_8() {
+    let module = std::fs::read_to_string(workspace().join("terraform/versions.tf")).unwrap();
+    let config = config::load(&workspace().join("provisioner/examples/minimal.yaml")).unwrap();
+    let files = render::render(&config, Engine::Terraform).unwrap();
+    let root = &files
+        .iter()
+        .find(|f| f.path == render::files::TF_MAIN)
+        .unwrap()
+        .contents;
+    for (name, text) in [
+        ("terraform/versions.tf", &module),
+        ("the rendered root", root),
+    ] {
+        let body: serde_json::Value = hcl::from_str(text).unwrap();
+        let terraform = &body["terraform"];
+        let google = &terraform["required_providers"]["google"];
+        assert_eq!(google["version"], ">= 7.38, < 9.0", "{name}: {google}");
+        assert_eq!(google["source"], "hashicorp/google", "{name}");
+    }
+    // Each tested schema version is inside the bound.
+    for version in VERSIONS {
+        let major: u32 = version.split('.').next().unwrap().parse().unwrap();
+        assert!((7..9).contains(&major), "{version}");
+    }
 }
