@@ -88,6 +88,8 @@ resource "google_project_iam_member" "deployer_builds" {
   project = var.project_id
   role    = "roles/cloudbuild.builds.editor"
   member  = "serviceAccount:${google_service_account.deployer[0].email}"
+
+  depends_on = [google_project_service.resource_manager]
 }
 
 # `gcloud builds submit` checks that the project may use the Cloud Build API for it
@@ -99,6 +101,8 @@ resource "google_project_iam_member" "deployer_uses_services" {
   project = var.project_id
   role    = "roles/serviceusage.serviceUsageConsumer"
   member  = "serviceAccount:${google_service_account.deployer[0].email}"
+
+  depends_on = [google_project_service.resource_manager]
 }
 
 # Where `gcloud builds submit --gcs-source-staging-dir` uploads the source; kept a week.
@@ -207,4 +211,6 @@ resource "google_project_iam_member" "builder_writes_logs" {
   project = var.project_id
   role    = "roles/logging.logWriter"
   member  = "serviceAccount:${google_service_account.builder[0].email}"
+
+  depends_on = [google_project_service.resource_manager]
 }

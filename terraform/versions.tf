@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.5"
+  # 1.9: validations that read other variables (variables.tf).
+  required_version = ">= 1.9"
 
   required_providers {
     # 7.38 is the first release with google_chronicle_feed in the GA provider (feed.tf). 8.x:

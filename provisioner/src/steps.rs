@@ -163,6 +163,7 @@ pub fn apply(
 pub fn foundation_resources(config: &Config) -> Vec<&'static str> {
     let mut resources = vec![
         "google_project_service.required",
+        "google_project_service.resource_manager",
         "google_secret_manager_secret.token",
         "google_secret_manager_secret_iam_member.collector_reads_token",
     ];

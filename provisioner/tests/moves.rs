@@ -229,7 +229,9 @@ fn write_mirror(
     let module_dir = dir.join("module");
     std::fs::create_dir_all(&module_dir).unwrap();
     let mut module = String::from(
-        "variable \"accounts\" {\n  type    = map(any)\n  default = {}\n}\n\nlocals {\n  multi_account = length(var.accounts) > 0\n}\n",
+        // Stand-ins for the module's locals the moved resources' count and for_each read:
+        // `services` is the set of APIs `required` enables, empty here (no move ends in it).
+        "variable \"accounts\" {\n  type    = map(any)\n  default = {}\n}\n\nlocals {\n  multi_account = length(var.accounts) > 0\n  services      = []\n}\n",
     );
     for (resource, meta) in resources {
         let (t, n) = resource.split_once('.').unwrap();
@@ -370,14 +372,28 @@ fn upgrade(
     Ok((before, state(dir)))
 }
 
-/// A state as a deployment made before accounts existed left it: every module move's `from`.
+/// A state as a deployment made before the module's moves left it: every module move's `from`
+/// (a resource without an index, or with `count`/`for_each` giving exactly the moved instances).
 fn pre_accounts_state(dir: &Path) {
     let prefix = format!("{MODULE}.");
-    let mut resources = BTreeMap::new();
+    let mut keys: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in module_moves() {
         let from = m.from.strip_prefix(&prefix).unwrap();
-        assert!(!from.contains('['), "an old address with an index: {from}");
-        resources.insert(from.to_owned(), String::new());
+        let entry = keys.entry(resource_of(from).to_owned()).or_default();
+        if let Some((_, index)) = from.split_once('[') {
+            entry.push(index.trim_end_matches(']').to_owned());
+        }
+    }
+    let mut resources = BTreeMap::new();
+    for (resource, keys) in keys {
+        let meta = if keys.is_empty() {
+            String::new()
+        } else if keys.iter().all(|k| k.starts_with('"')) {
+            format!("  for_each = toset([{}])\n", keys.join(", "))
+        } else {
+            format!("  count = {}\n", keys.len())
+        };
+        resources.insert(resource, meta);
     }
     write_mirror(dir, &resources, false, &[], &[]);
     terraform(dir, &["init", "-input=false"]).unwrap();
@@ -392,18 +408,25 @@ fn a_deployment_from_before_accounts_upgrades_with_the_first_targeted_apply() {
         let (before, after) = upgrade(dir.path(), &config).unwrap_or_else(|e| {
             panic!("{name}: the first targeted apply fails on an old state:\n{e}")
         });
-        assert_eq!(before.len(), module_moves().len(), "{name}: {before:?}");
-        if !config.has_accounts() {
-            // The secret and its reader moved, not replaced: same ids at the new addresses.
-            for (old, id) in &before {
-                let new = format!("{old}[0]");
-                assert_eq!(
-                    after.get(&new),
-                    Some(id),
-                    "{name}: {old} -> {new}: {after:?}"
-                );
+        let moves = module_moves();
+        assert_eq!(before.len(), moves.len(), "{name}: {before:?}");
+        // Every instance the config keeps moved, not replaced: the same id at its new address
+        // (with several accounts the single-account secret and reader are not kept, count 0).
+        let mut kept = 0;
+        for m in &moves {
+            let (from, to) = (mirror(&m.from), mirror(&m.to));
+            assert!(before.contains_key(&from), "{name}: {from}: {before:?}");
+            if let Some(id) = after.get(&to) {
+                assert_eq!(Some(id), before.get(&from), "{name}: {from} -> {to}");
+                kept += 1;
             }
         }
+        let expected = if config.has_accounts() {
+            moves.len() - 2
+        } else {
+            moves.len()
+        };
+        assert_eq!(kept, expected, "{name}: {after:?}");
     }
 }
 
