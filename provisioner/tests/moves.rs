@@ -289,8 +289,11 @@ fn terraform(dir: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
+/// Resource instances by address, with their ids.
+type State = BTreeMap<String, String>;
+
 /// Each resource instance of the state in `dir`, with its id.
-fn state(dir: &Path) -> BTreeMap<String, String> {
+fn state(dir: &Path) -> State {
     let text = std::fs::read_to_string(dir.join("terraform.tfstate")).unwrap();
     let state: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut out = BTreeMap::new();
@@ -346,10 +349,7 @@ fn mirrored(targets: &[String], moves: &[Move]) -> BTreeMap<String, String> {
 
 /// Upgrades a state made by `old` (a root in `dir`) to `config` with the provisioner's first
 /// targeted apply, on the mirror; returns the state before and after.
-fn upgrade(
-    dir: &Path,
-    config: &Config,
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>), String> {
+fn upgrade(dir: &Path, config: &Config) -> Result<(State, State), String> {
     let before = state(dir);
     let targets = foundation_targets(config);
     let root = root_moves(config);
