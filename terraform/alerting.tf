@@ -8,8 +8,7 @@ locals {
   )
   collector_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.service_name}\""
   # With several accounts, silence is watched per account, and alerts name the account.
-  silence_metric   = local.multi_account ? "${var.service_name}-successful-account-runs" : "${var.service_name}-successful-runs"
-  silence_group_by = local.multi_account ? ["resource.label.service_name", "metric.label.account"] : ["resource.label.service_name"]
+  silence_metric = local.multi_account ? "${var.service_name}-successful-account-runs" : "${var.service_name}-successful-runs"
 
   # The silence condition in PromQL (below): the metric by its Cloud Monitoring type, in the
   # UTF-8 selector form PromQL needs for a name with '/' and '-'; resource and metric labels are
