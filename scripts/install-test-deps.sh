@@ -58,4 +58,42 @@ for t in checkov hadolint zizmor actionlint; do
   ln -sf "$venv/bin/$t" "$bin/$t"
 done
 
+
+# --- Provider schemas and PromQL parser (provisioner/tests/provider_schema.rs, alerting.rs) ----
+# The google provider's schema at the module's floor and newest supported versions, from the JSII
+# assemblies of the PyPI packages cdktn-provider-google (19.10.0 is google 7.41.0, 21.1.0 is 8.7.0),
+# extracted once to .tools/provider-schema/VERSION/.jsii; and promql-parser, which parses the silence
+# alert's PromQL.
+"$venv/bin/python" -c 'import promql_parser' 2>/dev/null || {
+  log "pip install promql-parser"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check promql-parser==0.11.0
+}
+schemas="$tools/provider-schema"
+for pair in 7.41.0=19.10.0 8.7.0=21.1.0; do
+  google=${pair%%=*}
+  package=${pair#*=}
+  [ -s "$schemas/$google/schema.json" ] && continue
+  if [ ! -s "$schemas/$google/.jsii" ]; then
+  log "provider schema: google $google (cdktn-provider-google $package)"
+  work=$(mktemp -d)
+  "$venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --dest "$work" \
+    "cdktn-provider-google==$package"
+  "$venv/bin/python" - "$work" "$schemas/$google" "$package" <<'PY'
+import glob, io, os, sys, tarfile, zipfile
+work, dest, package = sys.argv[1:]
+wheel, = glob.glob(os.path.join(work, "*.whl"))
+with zipfile.ZipFile(wheel) as z:
+    name, = [n for n in z.namelist() if n.endswith(f"provider-google@{package}.jsii.tgz")]
+    with tarfile.open(fileobj=io.BytesIO(z.read(name))) as t:
+        data = t.extractfile("package/.jsii").read()
+os.makedirs(dest, exist_ok=True)
+with open(os.path.join(dest, ".jsii.tmp"), "wb") as f:
+    f.write(data)
+os.replace(os.path.join(dest, ".jsii.tmp"), os.path.join(dest, ".jsii"))
+PY
+  rm -rf "$work"
+  fi
+  # The compact form the test reads: each resource's arguments and blocks.
+  "$venv/bin/python" "$root/scripts/provider-schema.py" "$schemas/$google/.jsii" "$schemas/$google/schema.json" >&2
+done
 log "ready: $(find "$bin" -mindepth 1 -maxdepth 1 -printf '%f ')"

@@ -8,8 +8,28 @@ locals {
   )
   collector_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.service_name}\""
   # With several accounts, silence is watched per account, and alerts name the account.
-  silence_metric   = local.multi_account ? "${var.service_name}-successful-account-runs" : "${var.service_name}-successful-runs"
-  silence_group_by = local.multi_account ? ["resource.label.service_name", "metric.label.account"] : ["resource.label.service_name"]
+  silence_metric = local.multi_account ? "${var.service_name}-successful-account-runs" : "${var.service_name}-successful-runs"
+
+  # The silence condition in PromQL (below): the metric by its Cloud Monitoring type, in the
+  # UTF-8 selector form PromQL needs for a name with '/' and '-'; resource and metric labels are
+  # PromQL labels. One series per revision: summed by service (and account), so the series a deploy
+  # retires is not read as silence.
+  silence_series = "{\"__name__\"=\"logging.googleapis.com/user/${local.silence_metric}\",\"monitored_resource\"=\"cloud_run_revision\",\"service_name\"=\"${var.service_name}\"}"
+  silence_window = "${var.alert_silence_seconds}s"
+  # No successful run in the window at all, or (several accounts) an account seen in the last week
+  # without a successful run in the window.
+  silence_query = local.multi_account ? join(" ", [
+    "(count by (service_name, account) (count_over_time(${local.silence_series}[7d]))",
+    "unless on (service_name, account) (sum by (service_name, account) (sum_over_time(${local.silence_series}[${local.silence_window}])) > 0))",
+    "or absent_over_time(${local.silence_series}[${local.silence_window}])",
+    ]) : join(" ", [
+    "(sum by (service_name) (sum_over_time(${local.silence_series}[${local.silence_window}])) < 1)",
+    "or absent_over_time(${local.silence_series}[${local.silence_window}])",
+  ])
+
+  # The collector's own lines: its JSON on stdout (every line has `target`), not Cloud Run's request
+  # log (run.googleapis.com/requests), whose 5xx entries are ERROR too.
+  collector_own_logs = "${local.collector_logs} AND logName=\"projects/${var.project_id}/logs/run.googleapis.com%2Fstdout\" AND jsonPayload.target:*"
 }
 
 resource "google_monitoring_notification_channel" "email" {
@@ -78,19 +98,19 @@ resource "google_monitoring_alert_policy" "silence" {
   combiner              = "OR"
   notification_channels = local.alert_channels
 
+  # PromQL with metric validation off, so the first apply succeeds: Cloud Monitoring refuses a
+  # metric-absence (or threshold) condition on a log-based metric it does not know yet ("Cannot find
+  # metric(s) … could take up to 10 minutes to become available"), the provider does not retry that
+  # (hashicorp/terraform-provider-google#11102), and the metric_descriptor and depends_on of the
+  # metrics do not make it known sooner. disable_metric_validation is the API's documented way to
+  # define a policy on a metric that does not exist yet (PrometheusQueryLanguageCondition).
   conditions {
     display_name = "No successful collection run for twice the schedule interval"
-    condition_absent {
-      filter   = "metric.type=\"logging.googleapis.com/user/${local.silence_metric}\" AND resource.type=\"cloud_run_revision\""
-      duration = "${var.alert_silence_seconds}s"
-      # The metric has one series per revision: summed across revisions and grouped by service
-      # (and account), so the series a deploy retires is not read as silence.
-      aggregations {
-        alignment_period     = "300s"
-        per_series_aligner   = "ALIGN_COUNT"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = local.silence_group_by
-      }
+    condition_prometheus_query_language {
+      query                     = local.silence_query
+      duration                  = "0s"
+      evaluation_interval       = "300s"
+      disable_metric_validation = true
     }
   }
 
@@ -114,7 +134,7 @@ resource "google_monitoring_alert_policy" "errors" {
   conditions {
     display_name = "The collector logged an ERROR"
     condition_matched_log {
-      filter           = "${local.collector_logs} AND severity>=ERROR"
+      filter           = "${local.collector_own_logs} AND severity>=ERROR"
       label_extractors = local.multi_account ? { account = "EXTRACT(jsonPayload.account)" } : null
     }
   }

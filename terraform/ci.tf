@@ -1,6 +1,8 @@
 # Optional: a GitHub Actions deployer through Workload Identity Federation (no service account
 # key). Enabled when var.github_repository is set; the deploy workflow then builds with Cloud Build
-# and rolls the service, with only the roles that needs.
+# and rolls the service, with only the roles that needs. Builds run as a dedicated build account
+# (below), never as the project's default Cloud Build account (the Compute Engine default account
+# in projects created since 2024, which the deployer would otherwise need to act as).
 
 locals {
   github_enabled = var.github_repository != ""
@@ -58,17 +60,6 @@ resource "google_service_account_iam_member" "github_impersonates_deployer" {
   member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github[0].name}/attribute.repository/${var.github_repository}"
 }
 
-# Pushes images to the one repository.
-resource "google_artifact_registry_repository_iam_member" "deployer_pushes" {
-  count = local.github_enabled ? 1 : 0
-
-  project    = var.project_id
-  location   = google_artifact_registry_repository.collector.location
-  repository = google_artifact_registry_repository.collector.name
-  role       = "roles/artifactregistry.writer"
-  member     = "serviceAccount:${google_service_account.deployer[0].email}"
-}
-
 # Deploys revisions of the one service…
 resource "google_cloud_run_v2_service_iam_member" "deployer_deploys" {
   count = local.github_enabled ? 1 : 0
@@ -97,6 +88,8 @@ resource "google_project_iam_member" "deployer_builds" {
   project = var.project_id
   role    = "roles/cloudbuild.builds.editor"
   member  = "serviceAccount:${google_service_account.deployer[0].email}"
+
+  depends_on = [google_project_service.resource_manager]
 }
 
 # `gcloud builds submit` checks that the project may use the Cloud Build API for it
@@ -108,6 +101,8 @@ resource "google_project_iam_member" "deployer_uses_services" {
   project = var.project_id
   role    = "roles/serviceusage.serviceUsageConsumer"
   member  = "serviceAccount:${google_service_account.deployer[0].email}"
+
+  depends_on = [google_project_service.resource_manager]
 }
 
 # Where `gcloud builds submit --gcs-source-staging-dir` uploads the source; kept a week.
@@ -154,4 +149,68 @@ resource "google_storage_bucket_iam_member" "deployer_reads_staging_bucket" {
   bucket = google_storage_bucket.build_staging[0].name
   role   = "roles/storage.legacyBucketReader"
   member = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# --- The build account: what a build of the collector image needs, and nothing else -----------
+
+resource "google_service_account" "builder" {
+  count = local.github_enabled ? 1 : 0
+
+  project      = var.project_id
+  account_id   = "${trimsuffix(substr(var.service_name, 0, 22), "-")}-builder"
+  display_name = "1Password collector image builder (Cloud Build)"
+  description  = "Runs Cloud Build builds of the collector image: reads the staged source, writes the build log, pushes to the one image repository."
+
+  depends_on = [google_project_service.required]
+}
+
+# The deployer submits builds as the build account (`gcloud builds submit --service-account`),
+# and may act as no other account but the collector's runtime one (for `gcloud run deploy`).
+resource "google_service_account_iam_member" "deployer_acts_as_builder" {
+  count = local.github_enabled ? 1 : 0
+
+  service_account_id = google_service_account.builder[0].name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# Pushes the built image to the one repository.
+resource "google_artifact_registry_repository_iam_member" "builder_pushes" {
+  count = local.github_enabled ? 1 : 0
+
+  project    = var.project_id
+  location   = google_artifact_registry_repository.collector.location
+  repository = google_artifact_registry_repository.collector.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.builder[0].email}"
+}
+
+# Reads the staged source and writes the build log (`--gcs-log-dir`) in the staging bucket only:
+# a build with a user-specified service account cannot use Cloud Build's default logs bucket.
+resource "google_storage_bucket_iam_member" "builder_uses_staging" {
+  count = local.github_enabled ? 1 : 0
+
+  bucket = google_storage_bucket.build_staging[0].name
+  role   = "roles/storage.objectUser"
+  member = "serviceAccount:${google_service_account.builder[0].email}"
+}
+
+resource "google_storage_bucket_iam_member" "builder_reads_staging_bucket" {
+  count = local.github_enabled ? 1 : 0
+
+  bucket = google_storage_bucket.build_staging[0].name
+  role   = "roles/storage.legacyBucketReader"
+  member = "serviceAccount:${google_service_account.builder[0].email}"
+}
+
+# The build's log lines in Cloud Logging too (Cloud Build writes both unless told otherwise).
+resource "google_project_iam_member" "builder_writes_logs" {
+  #checkov:skip=CKV_GCP_49:logging.logEntries.create exists only at project (or folder/organization) level; logWriter can only write log entries.
+  count = local.github_enabled ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.builder[0].email}"
+
+  depends_on = [google_project_service.resource_manager]
 }

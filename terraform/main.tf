@@ -8,8 +8,6 @@ locals {
     [
       "artifactregistry.googleapis.com",
       "cloudbuild.googleapis.com",
-      # data.google_project and the project-level IAM grants of ci.tf read the project through it.
-      "cloudresourcemanager.googleapis.com",
       "cloudscheduler.googleapis.com",
       "iam.googleapis.com",
       "pubsub.googleapis.com",
@@ -26,8 +24,24 @@ locals {
 data "google_project" "this" {
   project_id = var.project_id
 
-  # Read at apply time, once Cloud Resource Manager is enabled in a new project.
-  depends_on = [google_project_service.required]
+  # Read at apply time only while Cloud Resource Manager is being enabled (a new project). Not on
+  # google_project_service.required, whose set changes with alerting and GitHub deploys: a
+  # pending change there would defer this read to apply time, leave the project number (and so
+  # the Pub/Sub service agent's member) unknown at plan, and replace that agent's IAM grants.
+  depends_on = [google_project_service.resource_manager]
+}
+
+# data.google_project and the project-level IAM grants of ci.tf read the project through it; a
+# resource of its own (not one of `required`), so nothing toggled in the config ever changes it.
+resource "google_project_service" "resource_manager" {
+  project            = var.project_id
+  service            = "cloudresourcemanager.googleapis.com"
+  disable_on_destroy = false
+}
+
+moved {
+  from = google_project_service.required["cloudresourcemanager.googleapis.com"]
+  to   = google_project_service.resource_manager
 }
 
 resource "google_project_service" "required" {

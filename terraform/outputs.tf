@@ -83,6 +83,16 @@ output "build_staging_bucket" {
   value       = local.github_enabled ? google_storage_bucket.build_staging[0].name : ""
 }
 
+output "github_build_service_account" {
+  description = "Value of the GCP_BUILD_SERVICE_ACCOUNT repository variable: the account Cloud Build builds run as (empty without github_repository)."
+  value       = local.github_enabled ? google_service_account.builder[0].email : ""
+}
+
+output "github_environment" {
+  description = "Value of the GCP_DEPLOY_ENVIRONMENT repository variable: the only GitHub environment whose jobs the identity pool trusts (empty without github_repository)."
+  value       = local.github_enabled ? var.github_environment : ""
+}
+
 output "release_repository_url" {
   description = "Artifact Registry path through which released collector images are pulled (empty when none)."
   value       = var.release_repository_id == "" ? "" : "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.releases[0].repository_id}"

@@ -26,6 +26,12 @@ variable "bucket_name" {
     condition     = can(regex("^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$", var.bucket_name))
     error_message = "bucket_name must be 3-63 lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit."
   }
+
+  # As `provision` validates it (bucket.name): ci.tf names the build staging bucket BUCKET-builds.
+  validation {
+    condition     = var.github_repository == "" || length(var.bucket_name) <= 56
+    error_message = "bucket_name must be at most 56 characters with github_repository set: the build staging bucket is named BUCKET-builds, which must fit in 63."
+  }
 }
 
 variable "bucket_location" {
@@ -96,6 +102,17 @@ variable "stream_prefixes" {
     condition     = alltrue([for p in values(var.stream_prefixes) : can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$", p))])
     error_message = "each prefix must be a folder path of letters, digits, '-', '_' and '.'."
   }
+
+  # As `provision` validates them: each stream (and each account's folder under it) has a folder of
+  # its own for its own feed.
+  validation {
+    condition = alltrue(flatten([
+      for a, pa in var.stream_prefixes : [
+        for b, pb in var.stream_prefixes : a == b || !(trim(pa, "/") == trim(pb, "/") || startswith(trim(pa, "/"), "${trim(pb, "/")}/"))
+      ]
+    ]))
+    error_message = "each stream needs its own folder: no stream prefix may equal another or lie inside it."
+  }
 }
 
 variable "accounts" {
@@ -128,6 +145,12 @@ variable "accounts" {
     condition     = length(distinct([for a in values(var.accounts) : a.secret_id])) == length(var.accounts)
     error_message = "each account's token has its own secret."
   }
+
+  # Each account's folder goes under its streams' prefixes (layout.tf), as `provision` lays it out.
+  validation {
+    condition     = alltrue([for a in values(var.accounts) : alltrue([for s in a.streams : contains(keys(var.stream_prefixes), s)])])
+    error_message = "each stream an account collects needs its prefix in stream_prefixes (the account's folder goes under it)."
+  }
 }
 
 variable "accounts_in_parallel" {
@@ -149,6 +172,14 @@ variable "checkpoint_prefix" {
   validation {
     condition     = can(regex("^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$", var.checkpoint_prefix))
     error_message = "checkpoint_prefix must be a folder path of letters, digits, '-', '_' and '.'."
+  }
+
+  # As `provision` validates it: SecOps must never ingest the checkpoints as logs.
+  validation {
+    condition = alltrue([
+      for p in values(var.stream_prefixes) : !(trim(var.checkpoint_prefix, "/") == trim(p, "/") || startswith(trim(var.checkpoint_prefix, "/"), "${trim(p, "/")}/") || startswith(trim(p, "/"), "${trim(var.checkpoint_prefix, "/")}/"))
+    ])
+    error_message = "checkpoint_prefix must lie outside every stream prefix and hold none: SecOps would ingest the checkpoints as logs."
   }
 }
 

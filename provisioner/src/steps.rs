@@ -93,18 +93,7 @@ pub fn apply(
     image: &ImageSource,
 ) -> ApplyPlan {
     let tf = out.join("terraform");
-    let mut foundation_targets = vec![
-        format!("-target={TF_MODULE}.google_project_service.required"),
-        format!("-target={TF_MODULE}.google_secret_manager_secret.token"),
-        format!("-target={TF_MODULE}.google_artifact_registry_repository.collector"),
-        format!("-target={TF_MODULE}.google_artifact_registry_repository.releases"),
-    ];
-    if config.has_accounts() {
-        foundation_targets.insert(
-            2,
-            format!("-target={TF_MODULE}.google_secret_manager_secret.account_token"),
-        );
-    }
+    let foundation_targets = foundation_targets(config);
     let mut foundation = match engine {
         Engine::Terraform => {
             let mut args = vec!["apply", "-input=false", "-auto-approve"];
@@ -117,7 +106,7 @@ pub fn apply(
                     &tf,
                 ),
                 Step::new(
-                    "create the APIs, the token's secret and the image repositories (terraform apply -target)",
+                    "create the APIs, the token's secret (and its reader) and the image repositories (terraform apply -target)",
                     "terraform",
                     &args,
                     &tf,
@@ -164,20 +153,104 @@ pub fn apply(
     }
 }
 
-/// The Cloud Build step: builds `source` (its Dockerfile) and pushes it as `image`.
+/// The resources (module addresses, without the module's own prefix) of the first, targeted
+/// `terraform apply`: the APIs, each token's secret and who may read it, the image repositories.
+///
+/// A targeted apply refuses to run while the state holds an instance whose pending `moved` (in the
+/// module, or the rendered root) is not targeted ("Moved resource instances excluded by
+/// targeting"), so every resource a `moved` block names is here: a secret's IAM member moves with
+/// its secret (provisioner/tests/moves.rs checks this against every `moved` block).
+pub fn foundation_resources(config: &Config) -> Vec<&'static str> {
+    let mut resources = vec![
+        "google_project_service.required",
+        "google_project_service.resource_manager",
+        "google_secret_manager_secret.token",
+        "google_secret_manager_secret_iam_member.collector_reads_token",
+    ];
+    if config.has_accounts() {
+        resources.extend([
+            "google_secret_manager_secret.account_token",
+            "google_secret_manager_secret_iam_member.collector_reads_account_token",
+        ]);
+    }
+    resources.extend([
+        "google_artifact_registry_repository.collector",
+        "google_artifact_registry_repository.releases",
+    ]);
+    if config.github.repository.is_some() {
+        // A first build (`--build`) runs as the build account, from its staging bucket.
+        resources.extend([
+            "google_service_account.builder",
+            "google_storage_bucket.build_staging",
+            "google_storage_bucket_iam_member.builder_uses_staging",
+            "google_storage_bucket_iam_member.builder_reads_staging_bucket",
+            "google_artifact_registry_repository_iam_member.builder_pushes",
+            "google_project_iam_member.builder_writes_logs",
+        ]);
+    }
+    resources
+}
+
+/// The module's build account and staging bucket (terraform/ci.tf), when the config has them
+/// (`github.repository`): builds run as that account, never as the project's default Cloud Build
+/// account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildAccount {
+    /// The build account's email.
+    pub email: String,
+    /// The bucket the source is staged in and the build log written to.
+    pub staging_bucket: String,
+}
+
+/// The build account of `config`, named as terraform/ci.tf names it.
+pub fn build_account(config: &Config) -> Option<BuildAccount> {
+    config.github.repository.as_ref()?;
+    let prefix: String = config.collector.service_name.chars().take(22).collect();
+    Some(BuildAccount {
+        email: format!(
+            "{}-builder@{}.iam.gserviceaccount.com",
+            prefix.trim_end_matches('-'),
+            config.project_id
+        ),
+        staging_bucket: format!("{}-builds", config.bucket.name),
+    })
+}
+
+/// The `-target=` arguments of the first `terraform apply` ([`foundation_resources`]).
+fn foundation_targets(config: &Config) -> Vec<String> {
+    foundation_resources(config)
+        .into_iter()
+        .map(|r| format!("-target={TF_MODULE}.{r}"))
+        .collect()
+}
+
+/// The Cloud Build step: builds `source` (its Dockerfile) and pushes it as `image`; as the
+/// module's build account when the config has one ([`build_account`]), with the source staged and
+/// the log written in its staging bucket (a build with a user-specified account cannot log to
+/// Cloud Build's default bucket).
 fn build(config: &Config, source: &Path, image: &str) -> Step {
+    let mut args: Vec<String> = ["builds", "submit", "--project", &config.project_id]
+        .map(str::to_owned)
+        .to_vec();
+    if let Some(account) = build_account(config) {
+        args.extend([
+            "--service-account".to_owned(),
+            format!(
+                "projects/{}/serviceAccounts/{}",
+                config.project_id, account.email
+            ),
+            "--gcs-source-staging-dir".to_owned(),
+            format!("gs://{}/source", account.staging_bucket),
+            "--gcs-log-dir".to_owned(),
+            format!("gs://{}/logs", account.staging_bucket),
+        ]);
+    }
+    args.extend(["--tag".to_owned(), image.to_owned(), ".".to_owned()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Step::new(
         "build and push the collector image (Cloud Build)",
         "gcloud",
-        &[
-            "builds",
-            "submit",
-            "--project",
-            &config.project_id,
-            "--tag",
-            image,
-            ".",
-        ],
+        &args,
         source,
     )
 }

@@ -61,7 +61,7 @@ fn terraform_apply_runs_the_exact_steps_with_the_token_on_stdin_only() {
         summary(&calls, dir.path()),
         [
             "[deploy/terraform] terraform init -input=false",
-            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_secret_manager_secret.token -target=module.onepassword_secops.google_artifact_registry_repository.collector -target=module.onepassword_secops.google_artifact_registry_repository.releases",
+            "[deploy/terraform] terraform apply -input=false -auto-approve -target=module.onepassword_secops.google_project_service.required -target=module.onepassword_secops.google_project_service.resource_manager -target=module.onepassword_secops.google_secret_manager_secret.token -target=module.onepassword_secops.google_secret_manager_secret_iam_member.collector_reads_token -target=module.onepassword_secops.google_artifact_registry_repository.collector -target=module.onepassword_secops.google_artifact_registry_repository.releases",
             "[deploy] gcloud secrets versions add onepassword-events-token --project acme-secops-prod --data-file=-",
             "[] gcloud builds submit --project acme-secops-prod --tag us-central1-docker.pkg.dev/acme-secops-prod/onepassword-secops/collector:latest .",
             "[deploy/terraform] terraform apply -input=false -auto-approve",

@@ -655,6 +655,7 @@ fn the_ci_build_script_polls_cloud_build_and_fails_with_the_build() {
         "acme",
         "acme-builds",
         "us-central1-docker.pkg.dev/acme/r/collector:abc",
+        "collector-builder@acme.iam.gserviceaccount.com",
         ".",
     ];
 
@@ -676,7 +677,7 @@ fn the_ci_build_script_polls_cloud_build_and_fails_with_the_build() {
     let calls = lines(&s.calls());
     assert_eq!(
         calls[0],
-        "gcloud builds submit --project acme --async --gcs-source-staging-dir gs://acme-builds/source --tag us-central1-docker.pkg.dev/acme/r/collector:abc --format value(id) ."
+        "gcloud builds submit --project acme --async --gcs-source-staging-dir gs://acme-builds/source --service-account projects/acme/serviceAccounts/collector-builder@acme.iam.gserviceaccount.com --gcs-log-dir gs://acme-builds/logs --tag us-central1-docker.pkg.dev/acme/r/collector:abc --format value(id) ."
     );
     assert_eq!(calls.len(), 4, "{calls:#?}");
 
@@ -795,16 +796,18 @@ fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
     // Request-based CPU, as the gcloud engine's --cpu-throttling.
     let service = resource("main.tf", "google_cloud_run_v2_service", "collector");
     assert!(service.contains("cpu_idle = true"), "{service}");
-    // The silence alert sums across revisions, grouped by service (and by account, with several).
+    // The silence alert sums across revisions, grouped by service (and by account, with several),
+    // in PromQL with metric validation off (tests/alerting.rs evaluates and parses the query).
     let silence = resource("alerting.tf", "google_monitoring_alert_policy", "silence");
     assert!(
-        silence.contains("cross_series_reducer = \"REDUCE_SUM\"")
-            && silence.contains("group_by_fields      = local.silence_group_by"),
+        silence.contains("condition_prometheus_query_language {")
+            && silence.contains("disable_metric_validation = true"),
         "{silence}"
     );
     let alerting = std::fs::read_to_string(workspace().join("terraform/alerting.tf")).unwrap();
     assert!(
-        alerting.contains("silence_group_by = local.multi_account ? [\"resource.label.service_name\", \"metric.label.account\"] : [\"resource.label.service_name\"]"),
+        alerting.contains("sum by (service_name, account) (sum_over_time(")
+            && alerting.contains("sum by (service_name) (sum_over_time("),
         "{alerting}"
     );
     // What `gcloud builds submit --gcs-source-staging-dir` needs of the deployer.
@@ -873,7 +876,7 @@ fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
         .next()
         .unwrap();
     assert!(
-        data.contains("depends_on = [google_project_service.required]"),
+        data.contains("depends_on = [google_project_service.resource_manager]"),
         "{data}"
     );
 }

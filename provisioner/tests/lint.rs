@@ -366,8 +366,12 @@ fn every_reference_in_the_rendered_terraform_resolves() {
             .flat_map(|s| s.args.iter())
             .filter_map(|a| a.strip_prefix("-target=module.onepassword_secops."))
             .collect();
-        let secrets = if config.has_accounts() { 2 } else { 1 };
-        assert_eq!(targets.len(), 3 + secrets, "{targets:?}");
+        assert_eq!(
+            targets.len(),
+            provisioner::steps::foundation_resources(&config).len(),
+            "{targets:?}"
+        );
+        assert!(targets.len() >= 6, "{targets:?}");
         for target in targets {
             assert!(
                 module.resources.iter().any(|r| r == target),

@@ -1,7 +1,9 @@
 //! The alerts as the gcloud engine renders them (Cloud Monitoring JSON and the log-based metric),
 //! the same as the Terraform module's `alerting.tf`: no successful run (per account, with several
 //! accounts), any ERROR, a token that expires within 14 days; with several accounts each alert
-//! names the account.
+//! names the account. The silence condition differs in form: the module's is PromQL with metric
+//! validation off (it must succeed on a first apply); this one is a metric-absence condition,
+//! which the script creates after waiting for the new metric (deploy.sh's METRIC_WAIT_SECONDS).
 
 use crate::config::Config;
 
@@ -50,7 +52,7 @@ pub(super) fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
             "displayName": ALERT_POLICY_NAMES[1],
             "combiner": "OR",
             "notificationChannels": "@CHANNELS@",
-            "conditions": [{"displayName": "The collector logged an ERROR", "conditionMatchedLog": matched_log(multi, format!("{logs} AND severity>=ERROR"), contract::summary::fields::ACCOUNT)}],
+            "conditions": [{"displayName": "The collector logged an ERROR", "conditionMatchedLog": matched_log(multi, format!("{} AND severity>=ERROR", own_logs(config, logs)), contract::summary::fields::ACCOUNT)}],
             "alertStrategy": {"notificationRateLimit": {"period": "3600s"}, "autoClose": "86400s"},
             "documentation": {"mimeType": "text/markdown", "content": "The collector logged an ERROR; the log line says what to do."},
         }),
@@ -67,6 +69,15 @@ pub(super) fn alert_policies(config: &Config, logs: &str) -> Vec<String> {
         .iter()
         .map(|p| p.to_string().replace("\"@CHANNELS@\"", "@CHANNELS@"))
         .collect()
+}
+
+/// The collector's own lines among `logs`: its JSON on stdout (every line has `target`), not Cloud
+/// Run's request log, whose 5xx entries are ERROR too (as the module's `collector_own_logs`).
+pub(super) fn own_logs(config: &Config, logs: &str) -> String {
+    format!(
+        "{logs} AND logName=\"projects/{}/logs/run.googleapis.com%2Fstdout\" AND jsonPayload.target:*",
+        config.project_id
+    )
 }
 
 /// The silence alert's window; validation refused a schedule without one, so the limit stands in

@@ -1,0 +1,182 @@
+//! The module used directly (without `provision`) refuses what `provision` refuses, evaluated by
+//! Terraform's own variable validation (`terraform plan` of the variables alone needs no provider): stream
+//! prefixes that share a folder, checkpoints under a feed prefix, an account's stream without a
+//! prefix, a bucket name too long for its `-builds` sibling. And the project number the Pub/Sub
+//! service agent's grants name stays known at plan when alerting or GitHub deploys are toggled.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use provisioner::config;
+use provisioner::render::{self, Engine};
+use support::workspace;
+
+/// The values the rendered root of `example` passes the module.
+fn arguments(example: &str) -> serde_json::Value {
+    let config =
+        config::load(&workspace().join(format!("provisioner/examples/{example}.yaml"))).unwrap();
+    let files = render::render(&config, Engine::Terraform).unwrap();
+    let main = &files
+        .iter()
+        .find(|f| f.path == render::files::TF_MAIN)
+        .unwrap()
+        .contents;
+    let root: serde_json::Value = hcl::from_str(main).unwrap();
+    let mut arguments = root["module"]["onepassword_secops"].clone();
+    arguments.as_object_mut().unwrap().remove("source");
+    arguments
+}
+
+/// Terraform's verdict on the module's variables with `arguments`: Ok, or its error output.
+fn validate(arguments: &serde_json::Value) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        workspace().join("terraform/variables.tf"),
+        dir.path().join("variables.tf"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("terraform.tfvars.json"),
+        arguments.to_string(),
+    )
+    .unwrap();
+    // `terraform plan` of a root holding only the variables: no provider to download, and unlike
+    // `terraform console` it checks every variable's validations.
+    let terraform = |args: &[&str]| {
+        Command::new(testkit::tool("terraform"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("terraform runs (Terraform 1.11 must be on PATH)")
+    };
+    let init = terraform(&["init", "-input=false", "-no-color"]);
+    assert!(
+        init.status.success(),
+        "terraform init: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let out = terraform(&["plan", "-input=false", "-no-color", "-lock=false"]);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn refused(arguments: &serde_json::Value, message: &str) {
+    let error = validate(arguments).expect_err(&format!("accepted: {arguments}"));
+    // Terraform wraps its messages: compare them as one line of words.
+    let error = error
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(error.contains(message), "expected {message:?} in:\n{error}");
+}
+
+#[test]
+fn the_module_accepts_every_render() {
+    for example in ["minimal", "full", "accounts"] {
+        validate(&arguments(example)).unwrap_or_else(|e| panic!("{example}: {e}"));
+    }
+}
+
+#[test]
+fn the_module_refuses_what_provision_refuses() {
+    // An account's stream without its prefix.
+    let mut a = arguments("accounts");
+    a["stream_prefixes"]
+        .as_object_mut()
+        .unwrap()
+        .remove("signinattempts");
+    refused(&a, "needs its prefix in stream_prefixes");
+
+    // Two streams in one folder, or one inside another.
+    for (audit, signin) in [("logs/op", "logs/op/"), ("logs", "logs/signins")] {
+        let mut a = arguments("full");
+        a["stream_prefixes"] = serde_json::json!({"auditevents": audit, "signinattempts": signin});
+        refused(&a, "each stream needs its own folder");
+    }
+
+    // Checkpoints under a feed prefix, or holding one.
+    for checkpoints in ["onepassword-audit/state/", "onepassword-audit"] {
+        let mut a = arguments("minimal");
+        a["checkpoint_prefix"] = serde_json::json!(checkpoints);
+        refused(&a, "checkpoint_prefix must lie outside every stream prefix");
+    }
+    let mut a = arguments("minimal");
+    a["checkpoint_prefix"] = serde_json::json!("onepassword-auditing-state/");
+    validate(&a).unwrap();
+
+    // A bucket name too long for BUCKET-builds, only with the CI deployer.
+    let long = "b".repeat(57);
+    let mut a = arguments("full");
+    assert!(a["github_repository"].is_string());
+    a["bucket_name"] = serde_json::json!(long);
+    refused(&a, "the build staging bucket is named BUCKET-builds");
+    a["bucket_name"] = serde_json::json!("b".repeat(56));
+    validate(&a).unwrap();
+    let mut a = arguments("minimal");
+    a["bucket_name"] = serde_json::json!(long);
+    validate(&a).unwrap();
+}
+
+/// The resources `data.google_project.this` waits for have no count or for_each: nothing the
+/// config toggles changes them, so the data source is read at plan and the Pub/Sub service agent's
+/// member (which names the project number) stays known, and its grants are never replaced.
+#[test]
+fn the_project_number_does_not_wait_for_toggled_resources() {
+    let main = std::fs::read_to_string(workspace().join("terraform/main.tf")).unwrap();
+    let body: hcl::Body = hcl::from_str(&main).unwrap();
+    let project = body
+        .blocks()
+        .find(|b| {
+            b.identifier() == "data"
+                && b.labels()
+                    .iter()
+                    .map(|l| l.as_str())
+                    .eq(["google_project", "this"])
+        })
+        .unwrap();
+    let depends: Vec<String> = project
+        .body()
+        .attributes()
+        .filter(|a| a.key() == "depends_on")
+        .flat_map(|a| match a.expr() {
+            hcl::Expression::Array(items) => items.iter().map(|e| e.to_string()).collect(),
+            other => vec![other.to_string()],
+        })
+        .collect();
+    assert!(
+        !depends.is_empty(),
+        "it still waits for Cloud Resource Manager"
+    );
+    for dependency in &depends {
+        let (kind, name) = dependency.split_once('.').unwrap();
+        let resource = body
+            .blocks()
+            .find(|b| {
+                b.identifier() == "resource"
+                    && b.labels().iter().map(|l| l.as_str()).eq([kind, name])
+            })
+            .unwrap_or_else(|| panic!("{dependency} is not a resource of main.tf"));
+        let meta: Vec<&str> = resource
+            .body()
+            .attributes()
+            .map(|a| a.key())
+            .filter(|k| *k == "count" || *k == "for_each")
+            .collect();
+        assert!(
+            meta.is_empty(),
+            "{dependency} has {meta:?}: a toggle would defer the project read to apply time"
+        );
+    }
+}
