@@ -5,15 +5,28 @@
 # with the real `gcloud storage`, and the operator's view: `provision status` and `provision verify`
 # through testkit's gcloud shim (which simulates only Cloud Logging and Cloud Scheduler).
 #
-#   scripts/demo.sh            output in ./demo-out (removed and recreated); nothing keeps running
+#   scripts/demo.sh               output in ./demo-out (removed and recreated); nothing keeps running
+#   scripts/demo.sh --setup-only  only what the demo needs: checks and installs it, then stops
 #
-# Needs gcloud with the Pub/Sub emulator component and Java (google-cloud-cli-pubsub-emulator), and
-# fake-gcs-server (scripts/install-test-deps.sh puts it in .tools/bin).
+# Sets itself up: installs fake-gcs-server into .tools/ (with scripts/lib.sh's install functions,
+# as scripts/install-test-deps.sh does; a second run reuses it) and curl with apt if it is missing.
+# It cannot install gcloud with its Pub/Sub emulator, nor Java: when one is missing it stops at
+# once, printing the apt lines that install it. Everything it writes is in demo-out/ and .tools/
+# (gcloud's configuration included), besides cargo's target folder.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-out="$root/demo-out"
+# DEMO_OUT and TOOLS_DIR move its output and tool folders (scripts/test.sh checks the set-up in
+# empty ones).
+out="${DEMO_OUT:-$root/demo-out}"
+case "${1:-}" in
+  "" | --setup-only) ;;
+  *)
+    echo "usage: $0 [--setup-only]" >&2
+    exit 64
+    ;;
+esac
 token=demo-token-not-a-secret
 project=acme-secops-prod
 region=us-central1
@@ -23,21 +36,30 @@ job=onepassword-audit-collector-hourly
 topic=onepassword-audit-trigger
 if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true); else bold=; plain=; fi
 step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
-need() { command -v "$1" >/dev/null 2>&1 || { echo "error: $1 is needed: $2" >&2; exit 1; }; }
 
-export PATH="$root/.tools/bin:$PATH"
-need gcloud "install the Google Cloud CLI with google-cloud-cli-pubsub-emulator"
-need java "the Pub/Sub emulator runs on Java (apt-get install default-jre-headless)"
-need fake-gcs-server "run scripts/install-test-deps.sh"
-need curl "apt-get install curl"
+tools_said=demo
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+rm -rf "$out"
+mkdir -p "$out/bin" "$out/logs" "$out/gcloud-config" "$out/pubsub"
+# gcloud keeps its configuration and logs here, not in the home folder.
+export CLOUDSDK_CONFIG="$out/gcloud-config"
+
+step "what the demo needs: gcloud with its Pub/Sub emulator, Java, curl, fake-gcs-server (in .tools/)"
+require_pubsub_emulator
+install_apt curl curl
+install_py_tools fake-gcs-server
+export PATH="$tools_bin:$PATH"
+echo "gcloud $(gcloud version 2>/dev/null | sed -n 's/^Google Cloud SDK //p'), $(java -version 2>&1 | head -n 1), fake-gcs-server in $tools_bin"
+if [ "${1:-}" = --setup-only ]; then exit 0; fi
 real_gcloud=$(command -v gcloud)
 
 step "building the collector, the simulator and provision (release)"
+built_at=$SECONDS
 cargo build --release --locked -p collector -p opsim -p provisioner 2>&1 | tail -n 1
+echo "built in $((SECONDS - built_at)) s"
 bin="${CARGO_TARGET_DIR:-$root/target}/release"
 
-rm -rf "$out"
-mkdir -p "$out/bin" "$out/logs" "$out/gcloud-config" "$out/pubsub"
 groups=()
 cleanup() {
   for group in "${groups[@]}"; do kill -TERM -- "-$group" 2>/dev/null || true; done
@@ -160,4 +182,4 @@ step "provision verify (forces a run through the scheduler job, waits for its su
 step "SecOps feed settings for this output"
 "$bin/provision" feed-instructions --config "$out/onepassword-secops.yaml"
 
-step "done: collector logs in $out/logs (Cloud Logging JSON), every gcloud call in $out/bin/calls.jsonl; stopping the local cloud"
+step "done in $SECONDS s: collector logs in $out/logs (Cloud Logging JSON), every gcloud call in $out/bin/calls.jsonl; stopping the local cloud"

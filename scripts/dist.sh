@@ -6,6 +6,11 @@
 # report this version and commit.
 #
 #   scripts/dist.sh [--target TRIPLE] [--out DIR]      (defaults: the host, target/dist)
+#   scripts/dist.sh [--target TRIPLE] --build-only     only the release build; prints its folder
+#   scripts/dist.sh [--target TRIPLE] --prebuilt DIR [--out DIR]
+#                                                      archives the binaries in DIR, built by
+#                                                      --build-only (scripts/test.sh builds them
+#                                                      while the tests run), without building again
 #
 # Reproducible where GNU tar is available: sorted names, owner 0, the commit's time as mtime.
 set -euo pipefail
@@ -14,7 +19,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 target=$(rustc -vV | sed -n 's/^host: //p')
-out="$root/target/dist"
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+out="$target_dir/dist"
+build=true
+archive=true
+prebuilt=
 while [ $# -gt 0 ]; do
   case "$1" in
     --target)
@@ -25,14 +34,21 @@ while [ $# -gt 0 ]; do
       out=$2
       shift 2
       ;;
+    --build-only)
+      archive=false
+      shift
+      ;;
+    --prebuilt)
+      build=false
+      prebuilt=$2
+      shift 2
+      ;;
     *)
-      echo "usage: $0 [--target TRIPLE] [--out DIR]" >&2
+      echo "usage: $0 [--target TRIPLE] [--out DIR] [--build-only | --prebuilt DIR]" >&2
       exit 64
       ;;
   esac
 done
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
 
 version=$(sed -n '/^\[workspace.package\]/,/^\[/s/^version = "\(.*\)"/\1/p' Cargo.toml)
 [ -n "$version" ] || {
@@ -51,8 +67,20 @@ if [ "$target" = x86_64-unknown-linux-gnu ]; then
   packages+=(-p collector --bin collector)
 fi
 
-echo "building ${binaries[*]} $version ($SOURCE_COMMIT) for $target" >&2
-cargo build --release --locked --target "$target" "${packages[@]}"
+built_dir="$target_dir/$target/release"
+if [ "$build" = true ]; then
+  echo "building ${binaries[*]} $version ($SOURCE_COMMIT) for $target" >&2
+  cargo build --release --locked --target "$target" "${packages[@]}"
+  if [ "$archive" = false ]; then
+    echo "$built_dir"
+    exit 0
+  fi
+else
+  built_dir=$prebuilt
+  echo "archiving ${binaries[*]} $version ($SOURCE_COMMIT) for $target, built in $built_dir" >&2
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 
 if command -v sha256sum >/dev/null 2>&1; then
   sha256() { sha256sum "$@"; }
@@ -67,7 +95,11 @@ fi
 host=$(rustc -vV | sed -n 's/^host: //p')
 archives=()
 for binary in "${binaries[@]}"; do
-  built="target/$target/release/$binary"
+  built="$built_dir/$binary"
+  [ -x "$built" ] || {
+    echo "error: $built is missing: build it first with scripts/dist.sh --build-only" >&2
+    exit 1
+  }
   if [ "$target" = "$host" ]; then
     reported=$("$built" --version)
     case "$reported" in

@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use crate::config::{Settings, Sink};
-use crate::onepassword::Connections;
-use crate::onepassword::token::TokenClaims;
 use crate::pipeline::{Account, Pipeline};
 use crate::storage::{GcsStore, LocalStore, ObjectStore};
+use onepassword_events::Connections;
+use onepassword_events::token::TokenClaims;
 
 /// Why the collector could not start. Each message carries its cause, so none has a `source`:
 /// a chain printer (`{:#}`) shows every cause once.

@@ -2,11 +2,6 @@
 //! once, for a Google SecOps "Google Cloud Storage V2" feed. Runs on Cloud Run as `collector serve`
 //! (triggered by Pub/Sub push or CloudEvents) or from a shell as `collector run-once`.
 
-/// The Events API client lives in its own crate (the provisioner uses it too); these paths keep
-/// the collector's `crate::onepassword` and `crate::secret` as they were.
-pub use onepassword_events as onepassword;
-pub use onepassword_events::secret;
-
 pub mod app;
 pub mod checkpoint;
 pub mod config;

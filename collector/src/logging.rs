@@ -44,6 +44,18 @@ pub struct PlainText {
 struct Fields(Map<String, Value>);
 
 impl Fields {
+    /// What both formats start from: the event's message (empty when it has none), and its other
+    /// fields.
+    fn of(event: &Event<'_>) -> (Value, Map<String, Value>) {
+        let mut fields = Fields(Map::new());
+        event.record(&mut fields);
+        let message = fields
+            .0
+            .remove("message")
+            .unwrap_or_else(|| Value::String(String::new()));
+        (message, fields.0)
+    }
+
     fn text(&mut self, field: &Field, value: &str) {
         self.0.insert(
             field.name().to_owned(),
@@ -105,20 +117,13 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut fields = Fields(Map::new());
-        event.record(&mut fields);
+        let (message, fields) = Fields::of(event);
         let mut line = Map::new();
         line.insert("severity".into(), severity(event.metadata().level()).into());
-        line.insert(
-            "message".into(),
-            fields
-                .0
-                .remove("message")
-                .unwrap_or(Value::String(String::new())),
-        );
+        line.insert("message".into(), message);
         line.insert("time".into(), now().into());
         line.insert("target".into(), event.metadata().target().into());
-        line.extend(fields.0);
+        line.extend(fields);
         writeln!(writer, "{}", Value::Object(line))
     }
 }
@@ -172,14 +177,12 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let mut fields = Fields(Map::new());
-        event.record(&mut fields);
+        let (message, fields) = Fields::of(event);
         let level = *event.metadata().level();
         let name = severity(&level);
-        let message = match fields.0.remove("message") {
-            Some(Value::String(text)) => escaped(&text),
-            Some(other) => escaped(&other.to_string()),
-            None => String::new(),
+        let message = match message {
+            Value::String(text) => escaped(&text),
+            other => escaped(&other.to_string()),
         };
         if self.ansi {
             let colour = match level {
@@ -192,7 +195,7 @@ where
         } else {
             write!(writer, "{} {name:<7} {message}", now())?;
         }
-        for (key, value) in &fields.0 {
+        for (key, value) in &fields {
             write!(writer, " {key}={}", shown(value))?;
         }
         writeln!(writer)
@@ -244,17 +247,10 @@ mod tests {
 
     #[test]
     fn lines_have_cloud_logging_shape() {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .event_format(CloudLoggingJson)
-            .with_writer(move || writer.clone())
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        let text = capture_json(|| {
             tracing::warn!(stream = "auditevents", attempt = 2u64, "retrying");
             tracing::info!(summary = r#"{"events":3}"#, "collector run summary");
         });
-        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -310,6 +306,21 @@ mod tests {
         );
         let coloured = capture_with(PlainText { ansi: true }, || tracing::error!("x"));
         assert!(coloured.contains("\u{1b}[31m"), "a terminal gets colour");
+    }
+
+    #[test]
+    fn an_event_without_a_message_has_an_empty_one_in_both_formats() {
+        let json = capture_json(|| tracing::info!(stream = "auditevents"));
+        let line: Value = serde_json::from_str(json.trim()).unwrap();
+        assert_eq!(line["message"], "", "{json}");
+        assert_eq!(line["stream"], "auditevents", "{json}");
+        let text = capture_with(PlainText { ansi: false }, || {
+            tracing::info!(stream = "auditevents", count = 3u64)
+        });
+        assert!(
+            text.ends_with("INFO     count=3 stream=auditevents\n"),
+            "{text:?}"
+        );
     }
 
     #[test]

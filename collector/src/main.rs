@@ -56,13 +56,8 @@ async fn main() -> ExitCode {
     match run(cli, vars).await {
         Ok(code) => code,
         Err(error) => {
-            // Settings may have failed before logging started: start it (JSON unless LOG_FORMAT
-            // says text) so Cloud Logging gets this line with severity ERROR.
-            let format = match std::env::var("LOG_FORMAT").as_deref() {
-                Ok("text") => collector::config::LogFormat::Text,
-                _ => collector::config::LogFormat::Json,
-            };
-            collector::logging::init(format);
+            // Logging started above, before the settings were read: this is an ERROR line in the
+            // format LOG_FORMAT asked for, and the same on standard error for a person.
             tracing::error!(
                 reason = start_failure(&error).as_str(),
                 error = %format!("{error:#}"),
@@ -152,7 +147,7 @@ async fn run(cli: cli::Cli, vars: Vars) -> anyhow::Result<ExitCode> {
             let key = account
                 .plans
                 .iter()
-                .find(|p| p.stream == collector::onepassword::Stream::AuditEvents)
+                .find(|p| p.stream == onepassword_events::Stream::AuditEvents)
                 .map(|p| p.checkpoint_key.clone())
                 .context(
                     "the account's streams do not include auditevents, whose cursor the guide's state holds",

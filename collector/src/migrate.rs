@@ -7,8 +7,8 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::checkpoint::{Checkpoint, CheckpointLoadError, CheckpointStore};
-use crate::onepassword::{Position, Stream};
 use crate::storage::{ObjectStore, StorageError};
+use onepassword_events::{Position, Stream};
 
 /// The guide's state file.
 #[derive(Debug, Deserialize)]

@@ -74,8 +74,8 @@ mod tests {
     use contract::summary::{FailureReason, SummaryLine};
 
     use super::*;
-    use crate::onepassword::Stream;
     use crate::pipeline::StreamSummary;
+    use onepassword_events::Stream;
 
     #[test]
     fn the_summary_line_is_the_contracts_and_errors_carry_their_reason() {
@@ -119,8 +119,8 @@ mod accounts_tests {
     use contract::summary::{AccountSummary, FailureReason, SummaryLine};
 
     use super::*;
-    use crate::onepassword::Stream;
     use crate::pipeline::{AccountName, StreamSummary};
+    use onepassword_events::Stream;
 
     #[test]
     fn several_accounts_log_a_line_each_and_name_the_token_expiring_first() {

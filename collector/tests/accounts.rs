@@ -13,12 +13,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use collector::onepassword::{Connections, Stream};
 use collector::pipeline::{
     Account, AccountName, FailureReason, Limits, Outcome, Pipeline, RunSummary, Start, StreamPlan,
 };
-use collector::secret::Secret;
 use collector::storage::{Generation, MemoryStore, ObjectStore, Precondition, StorageError};
+use onepassword_events::secret::Secret;
+use onepassword_events::{Connections, Stream};
 use opsim::{Fault, FaultPlan, SimConfig, Simulator, TokenGrant};
 use support::in_process;
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use collector::checkpoint::Checkpoint;
-use collector::onepassword::Position;
 use collector::pipeline::{FailureReason, Limits, Outcome, Pipeline};
 use collector::storage::{MemoryFault, MemoryStore};
+use onepassword_events::Position;
 use opsim::{Fault, SimConfig, Simulator, TokenGrant};
 
 const TOKEN: &str = "pipeline-test-token";

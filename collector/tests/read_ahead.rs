@@ -13,9 +13,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use collector::checkpoint::Checkpoint;
-use collector::onepassword::Position;
 use collector::pipeline::{Limits, Outcome, Pipeline};
 use collector::storage::{Generation, MemoryStore, ObjectStore, Precondition, StorageError};
+use onepassword_events::Position;
 use opsim::Simulator;
 use tokio::sync::Semaphore;
 

@@ -29,6 +29,13 @@ fn a_refused_configuration_is_logged_as_a_json_error_line() {
         "{line}"
     );
     assert!(line["time"].as_str().unwrap().ends_with('Z'));
+    let errors = stdout.matches(r#""severity":"ERROR""#).count();
+    assert_eq!(errors, 1, "one ERROR line: {stdout}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.contains("PAGE_SIZE"),
+        "a person reads the same on standard error: {stderr}"
+    );
     let all = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(!all.contains(token));
 

@@ -6,6 +6,7 @@
 mod account;
 pub mod checkpoint;
 pub mod env;
+mod every;
 mod position;
 mod stream;
 pub mod summary;

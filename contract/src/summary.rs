@@ -376,9 +376,8 @@ mod tests {
 
     #[test]
     fn every_reason_is_spelled_as_json_spells_it() {
-        use FailureReason::*;
-        for reason in [
-            TokenRefused,
+        for reason in crate::every_variant!(
+            FailureReason: TokenRefused,
             FeatureMissing,
             RateLimited,
             ApiUnavailable,
@@ -391,7 +390,7 @@ mod tests {
             InvalidConfiguration,
             Internal,
             Unknown,
-        ] {
+        ) {
             assert_eq!(
                 serde_json::to_value(reason).unwrap(),
                 serde_json::Value::from(reason.as_str())

@@ -161,10 +161,7 @@ fn cmd_deploy(args: &cli::DeployArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let deployed = deploy::deploy(&config, &rollout)?;
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&deployed)?),
-        Format::Text => print!("{}", deployed.to_text()),
-    }
+    print(args.format, &deployed, deploy::Deployed::to_text)?;
     Ok(ExitCode::SUCCESS)
 }
 

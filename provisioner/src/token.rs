@@ -74,14 +74,18 @@ fn checked(from: &str, text: String) -> Result<Secret, TokenError> {
     }
 }
 
+/// The token in environment variable `variable`, checked, when it is set and not blank.
+fn from_env(variable: &str) -> Option<Result<Secret, TokenError>> {
+    let value = std::env::var(variable).ok()?;
+    (!value.trim().is_empty()).then(|| checked(variable, value))
+}
+
 /// Reads `account`'s token: `OP_BEARER_TOKEN_NAME`, else (in a terminal) a prompt without echo
 /// naming the account. Standard input carries one token only, so it is not read.
 pub fn read_account_token(account: &AccountName) -> Result<Secret, TokenError> {
     let variable = contract::env::for_account(contract::env::OP_BEARER_TOKEN, account);
-    if let Ok(value) = std::env::var(&variable)
-        && !value.trim().is_empty()
-    {
-        return checked(&variable, value);
+    if let Some(token) = from_env(&variable) {
+        return token;
     }
     if std::io::stdin().is_terminal() {
         let text = rpassword::prompt_password(format!(
@@ -99,13 +103,13 @@ pub fn read_account_token(account: &AccountName) -> Result<Secret, TokenError> {
 /// One account's token, when it alone is stored or rotated: its own variable
 /// (`OP_BEARER_TOKEN_NAME`) when set, else as [`read_token`] reads the one token.
 pub fn read_token_of(account: &crate::config::Account) -> Result<Secret, TokenError> {
-    if let Some(name) = &account.name {
-        let variable = contract::env::for_account(contract::env::OP_BEARER_TOKEN, name);
-        if let Ok(value) = std::env::var(&variable)
-            && !value.trim().is_empty()
-        {
-            return checked(&variable, value);
-        }
+    if let Some(name) = &account.name
+        && let Some(token) = from_env(&contract::env::for_account(
+            contract::env::OP_BEARER_TOKEN,
+            name,
+        ))
+    {
+        return token;
     }
     read_token()
 }
@@ -130,10 +134,8 @@ pub fn read_tokens(config: &crate::config::Config) -> Result<Vec<(String, Secret
 /// without echo; refuses one that cannot be a bearer token (a line break, a control character,
 /// non-ASCII), saying why and never showing it.
 pub fn read_token() -> Result<Secret, TokenError> {
-    if let Ok(value) = std::env::var("OP_BEARER_TOKEN")
-        && !value.trim().is_empty()
-    {
-        return checked("OP_BEARER_TOKEN", value);
+    if let Some(token) = from_env(contract::env::OP_BEARER_TOKEN) {
+        return token;
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {

@@ -1159,6 +1159,11 @@ fn deploy_rolls_a_release_by_digest_and_builds_only_when_asked() {
         "{calls:#?}"
     );
     let result: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        stdout,
+        format!("{}\n", serde_json::to_string_pretty(&result).unwrap()),
+        "pretty JSON, as every command prints it"
+    );
     assert!(
         result["image"]
             .as_str()

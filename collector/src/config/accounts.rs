@@ -17,7 +17,7 @@ use super::problems::{Reader, shown};
 use super::token::{self, TokenVariables};
 use super::{Vars, api};
 use crate::pipeline::StreamPlan;
-use crate::secret::Secret;
+use onepassword_events::secret::Secret;
 
 /// One account's validated settings.
 #[derive(Debug, Clone)]

@@ -21,8 +21,8 @@ pub use problems::{ConfigError, Problem, shown};
 pub use sink::Sink;
 pub use window::{RETENTION_DAYS, backfill_window, retention_warnings};
 
-use crate::onepassword::{ClientOptions, RetryPolicy};
 use crate::pipeline::{Limits, StreamPlan};
+use onepassword_events::{ClientOptions, RetryPolicy};
 
 /// The environment variables this collector reads.
 pub use contract::env::VARIABLES;

@@ -6,8 +6,8 @@ use contract::Stream;
 use contract::summary::FailureReason;
 
 use super::problems::{Problem, Reader, shown};
-use crate::onepassword::token::TokenClaims;
-use crate::secret::Secret;
+use onepassword_events::secret::Secret;
+use onepassword_events::token::TokenClaims;
 
 /// The variables a token may come from: `OP_BEARER_TOKEN` and `OP_BEARER_TOKEN_FILE`, or an
 /// account's (`OP_BEARER_TOKEN_ACME`, `OP_BEARER_TOKEN_FILE_ACME`).

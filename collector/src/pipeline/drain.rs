@@ -38,8 +38,8 @@ use super::naming::{digest, object_name};
 use super::read_ahead::{Ahead, End, ReadAhead};
 use super::{FailureReason, Limits, Outcome, Start, StreamPlan, StreamSummary};
 use crate::checkpoint::{Checkpoint, CheckpointLoadError, CheckpointStore, Intent, Loaded};
-use crate::onepassword::{ApiError, Client, Position};
 use crate::storage::{Generation, ObjectStore, Precondition, StorageError};
+use onepassword_events::{ApiError, Client, Position};
 
 const NDJSON: &str = "application/x-ndjson";
 

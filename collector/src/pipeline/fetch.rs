@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::Limits;
 use super::buffers::BufferPool;
-use crate::onepassword::{ApiError, Client, Position, Stream};
+use onepassword_events::{ApiError, Client, Position, Stream};
 
 /// A batch fetched from the API, as NDJSON, with the position it starts at.
 #[derive(Debug)]

@@ -22,8 +22,8 @@ pub use contract::summary::{
 };
 pub use order::key as run_order_key;
 
-use crate::onepassword::{Client, Stream};
 use crate::storage::ObjectStore;
+use onepassword_events::{Client, Stream};
 
 /// Where a stream starts when it has no checkpoint yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

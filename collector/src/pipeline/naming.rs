@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use xxhash_rust::xxh3::xxh3_128;
 
-use crate::onepassword::{Position, Stream};
+use onepassword_events::{Position, Stream};
 
 /// The hex XXH3-128 of `data`.
 pub fn digest(data: &[u8]) -> String {

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::fetch::{Batch, Fetcher};
-use crate::onepassword::{ApiError, Position};
+use onepassword_events::{ApiError, Position};
 
 /// Why the read-ahead stopped fetching.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use collector::checkpoint::{Checkpoint, CheckpointStore};
-use collector::onepassword::{Client, ClientOptions, RetryPolicy, Stream};
 use collector::pipeline::{Limits, Pipeline, Start, StreamPlan};
-use collector::secret::Secret;
 use collector::storage::ObjectStore;
+use onepassword_events::secret::Secret;
+use onepassword_events::{Client, ClientOptions, RetryPolicy, Stream};
 use opsim::{SimConfig, Simulator, TokenGrant};
 
 /// The audit events checkpoint the fixtures use.

@@ -14,7 +14,7 @@ use super::regions::{EVENTS_REGIONS, REGIONS};
 use super::schema::prefix_key;
 use super::{Config, SourceDeletion, StorageClass};
 
-/// Every problem in `config`.
+/// Every problem in `config`, section by section in the order of the file's keys.
 pub fn validate(config: &Config) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut check = |ok: bool, key: &str, value: &str, rule: &str| {
@@ -22,7 +22,32 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             problems.push(Problem::new(key, value, rule));
         }
     };
+    for section in [
+        project,
+        bucket,
+        prefixes,
+        service_accounts,
+        topic,
+        schedule,
+        streams,
+        collector,
+        secret,
+        accounts,
+        terraform,
+        alerting,
+        github,
+        secops,
+    ] {
+        section(config, &mut check);
+    }
+    problems
+}
 
+/// Records a problem unless `ok`: `check(ok, key, value, rule)`.
+type Check<'a> = &'a mut dyn FnMut(bool, &str, &str, &str);
+
+/// The project and its region.
+fn project(config: &Config, check: Check<'_>) {
     check(
         dns_label(&config.project_id, 6, 30),
         "project_id",
@@ -35,6 +60,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.region,
         "is not a known Cloud Run region (e.g. us-central1, europe-west1)",
     );
+}
+
+/// `bucket`: the bucket the collector writes to.
+fn bucket(config: &Config, check: Check<'_>) {
     check(
         bucket_name(&config.bucket.name),
         "bucket.name",
@@ -61,7 +90,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.bucket.retention_days.to_string(),
         "must be between 1 and 3650 days",
     );
+}
 
+/// The feed and checkpoint prefixes: each a folder path, none inside another.
+fn prefixes(config: &Config, check: Check<'_>) {
     let prefixes = [
         ("feed_prefix", &config.feed_prefix),
         ("signinattempts_prefix", &config.signinattempts_prefix),
@@ -99,6 +131,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             );
         }
     }
+}
+
+/// `service_accounts`: two ids, two accounts.
+fn service_accounts(config: &Config, check: Check<'_>) {
     for (key, value) in [
         (
             "service_accounts.collector",
@@ -119,6 +155,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.service_accounts.invoker,
         "must differ from service_accounts.collector: the invoker only invokes, the runtime account only collects",
     );
+}
+
+/// `topic`: the Pub/Sub topic the scheduler publishes to.
+fn topic(config: &Config, check: Check<'_>) {
     check(
         (3..=243).contains(&config.topic.len())
             && config.topic.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -130,6 +170,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.topic,
         "is not a Pub/Sub topic id: 3-243 letters, digits, '-', '_', '.', '~' or '+' (243, so the \"-dead-letter\" topic fits in 255), starting with a letter, not with \"goog\"",
     );
+}
+
+/// `schedule`: the job's name, its cron and time zone.
+fn schedule(config: &Config, check: Check<'_>) {
     check(
         config.schedule.job_name.len() <= 500
             && chars(&config.schedule.job_name, |c| {
@@ -151,7 +195,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.schedule.time_zone,
         "is not an IANA time zone such as UTC or Europe/Paris",
     );
+}
 
+/// `streams` and `events_api`: what the collector reads, and from where.
+fn streams(config: &Config, check: Check<'_>) {
     let all_streams: Vec<String> = Stream::ALL.iter().map(|s| spelling(*s)).collect();
     check(
         !config.streams.is_empty(),
@@ -181,7 +228,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be 1password.com, ent.1password.com, 1password.ca, 1password.eu, or an https:// base URL",
         );
     }
+}
 
+/// `collector`: the service, its image and its limits.
+fn collector(config: &Config, check: Check<'_>) {
     check(
         dns_label(&config.collector.service_name, 1, 49),
         "collector.service_name",
@@ -256,6 +306,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.collector.lookback_hours.to_string(),
         "must be between 1 and 8760 hours",
     );
+}
+
+/// `secret`: the Secret Manager secret of the token.
+fn secret(config: &Config, check: Check<'_>) {
     check(
         config.secret.len() <= 255
             && chars(&config.secret, |c| {
@@ -265,6 +319,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.secret,
         "is not a Secret Manager secret id: letters, digits, '-' or '_'",
     );
+}
+
+/// `accounts` and `collector.accounts_in_parallel`: the 1Password accounts collected.
+fn accounts(config: &Config, check: Check<'_>) {
     let parallel = contract::env::ACCOUNTS_IN_PARALLEL;
     check(
         parallel.accepts(config.collector.accounts_in_parallel as usize),
@@ -275,7 +333,11 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             parallel.min, parallel.max
         ),
     );
-    super::accounts::validate_accounts(config, &mut check);
+    super::accounts::validate_accounts(config, check);
+}
+
+/// `terraform`: where its state lives.
+fn terraform(config: &Config, check: Check<'_>) {
     if let Some(bucket) = &config.terraform.state_bucket {
         check(
             bucket_name(bucket),
@@ -292,6 +354,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "must be a folder path of letters, digits, '-', '_' and '.'",
         );
     }
+}
+
+/// `alerting`: who is notified, and whether the silence alert can watch the schedule.
+fn alerting(config: &Config, check: Check<'_>) {
     for email in &config.alerting.emails {
         let ok = email.split_once('@').is_some_and(|(user, domain)| {
             chars(user, |c| {
@@ -338,6 +404,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             gap as f64 / 3600.0
         ),
     );
+}
+
+/// `github`: the CI deployer's repository and environment.
+fn github(config: &Config, check: Check<'_>) {
     if let Some(repository) = &config.github.repository {
         let ok = repository.split_once('/').is_some_and(|(owner, name)| {
             chars(owner, |c| c.is_ascii_alphanumeric() || c == '-')
@@ -367,6 +437,10 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         &config.github.environment,
         "must be a GitHub environment name such as production",
     );
+}
+
+/// `secops`: the feed's service account, its source deletion and the SecOps instance.
+fn secops(config: &Config, check: Check<'_>) {
     let secops = &config.secops;
     if let Some(account) = &secops.service_account {
         let ok = account.split_once('@').is_some_and(|(user, domain)| {
@@ -429,5 +503,4 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             "is not the instance's customer id (a lowercase UUID, from SIEM Settings > Profile)",
         );
     }
-    problems
 }

@@ -410,12 +410,29 @@ pub fn to_text(v: &Verification) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::VerdictCode::*;
+    use super::VerdictCode::{self, *};
+
+    /// What `provision verify` promises for each code: its spelling in JSON and text, and whether
+    /// it counts as a pass. The match has no wildcard, so a new code must say both here.
+    fn promised(code: VerdictCode) -> (&'static str, bool) {
+        match code {
+            Ok => ("ok", true),
+            OkNoEvents => ("ok-no-events", true),
+            TokenRefused => ("token-refused", false),
+            TokenMissingFeature => ("token-missing-feature", false),
+            RateLimited => ("rate-limited", false),
+            PermissionDenied => ("permission-denied", false),
+            InvalidConfiguration => ("invalid-configuration", false),
+            Interrupted => ("interrupted", false),
+            Failed => ("failed", false),
+            NoRun => ("no-run", false),
+        }
+    }
 
     #[test]
     fn codes_are_spelled_the_same_in_json_and_text() {
-        for code in [
-            Ok,
+        for code in contract::every_variant!(
+            VerdictCode: Ok,
             OkNoEvents,
             TokenRefused,
             TokenMissingFeature,
@@ -425,9 +442,12 @@ mod tests {
             Interrupted,
             Failed,
             NoRun,
-        ] {
-            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
-            assert_eq!(code.is_ok(), matches!(code, Ok | OkNoEvents));
+        ) {
+            let (spelling, passes) = promised(code);
+            assert_eq!(serde_json::to_value(code).unwrap(), spelling);
+            assert_eq!(code.as_str(), spelling);
+            assert_eq!(code.to_string(), spelling);
+            assert_eq!(code.is_ok(), passes, "{code}");
         }
     }
 }
