@@ -46,6 +46,11 @@ impl ResourceManager {
             .remove(&(project.to_owned(), permission.to_owned()));
     }
 
+    /// Every `(project, permission)` granted.
+    pub fn granted(&self) -> BTreeSet<(String, String)> {
+        self.granted.lock().expect("grants lock").clone()
+    }
+
     /// The endpoint, as gcloud's `api_endpoint_overrides/cloudresourcemanager` takes it
     /// (`http://127.0.0.1:PORT/`).
     pub fn endpoint(&self) -> String {
