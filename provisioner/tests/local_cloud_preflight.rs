@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use provisioner::preflight::permissions::{GCLOUD, TERRAFORM};
+use provisioner::preflight::permissions::{GCLOUD, TERRAFORM, VERIFIED};
 use testkit::{CloudProject, Deployment, LOCAL_ACCESS_TOKEN, LocalCloud};
 
 /// The minimal example with the options whose organisation policies the preflight reads: the
@@ -142,6 +142,9 @@ async fn preflight_reports_every_blocker_with_its_fix_changes_nothing_and_passes
     // APIs, a permission missing, locations in the EU only, domain-restricted sharing, pool
     // providers without GitHub's issuer, ingress restricted to `all`.
     let manager = cloud.resource_manager();
+    // Resource Manager knows the verified names only: a name it does not know would fail the
+    // whole check (a warning, not the findings below).
+    manager.know_only(VERIFIED.iter().copied());
     manager.grant(
         PROJECT,
         every_permission()
@@ -385,6 +388,25 @@ async fn preflight_reports_every_blocker_with_its_fix_changes_nothing_and_passes
         assert!(line.contains(" ok "), "{line}");
     }
     assert_eq!(before, after, "the preflight changed the emulated project");
+
+    // A permission Resource Manager does not know fails the whole call: the check says it could
+    // not tell, naming Resource Manager's refusal (why every name is checked: VERIFIED).
+    manager.know_only(
+        VERIFIED
+            .iter()
+            .copied()
+            .filter(|p| *p != "run.services.create"),
+    );
+    let out = preflight(&cloud, dir.path(), &["--format", "json"]).await;
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = finding(&report, "unchecked");
+    assert_eq!(warnings.len(), 1, "{report:#}");
+    assert_eq!(warnings[0]["check"], "permissions");
+    let problem = warnings[0]["problem"].as_str().unwrap();
+    assert!(
+        problem.contains("400") && problem.contains("run.services.create"),
+        "{problem}"
+    );
     // And a change would have shown.
     cloud
         .gcs()
