@@ -10,6 +10,18 @@ where none does.
                            gcloud's default one-day --freshness;
 - `scheduler jobs run J`   Cloud Scheduler, simulated: publishes {} to J's topic on the real Pub/Sub
                            emulator;
+- the preflight's reads    from the canned project (testkit's CloudProject), in the shapes of the
+                           APIs' references:
+    `billing projects describe P`      a ProjectBillingInfo
+        (https://cloud.google.com/billing/docs/reference/rest/v1/ProjectBillingInfo);
+    `services list --enabled`          Service Usage Service resources
+        (https://cloud.google.com/service-usage/docs/reference/rest/v1/services#Service);
+    `org-policies describe C --effective`  an Org Policy v2 Policy
+        (https://cloud.google.com/resource-manager/docs/reference/orgpolicy/rest/v2/organizations.policies#Policy);
+    `auth print-access-token`          the token testkit's ResourceManager requires;
+    `config get api_endpoint_overrides/cloudresourcemanager`  that ResourceManager's endpoint,
+        where projects.testIamPermissions is answered
+        (https://cloud.google.com/resource-manager/reference/rest/v1/projects/testIamPermissions);
 - anything else            the real gcloud's parse check (see `gcloud_parses`), then a canned reply.
 
 Configured by local-cloud.json next to this file; every call is appended to calls.jsonl.
@@ -39,6 +51,8 @@ def gcloud_parses(args):
     finally:
         shutil.rmtree(config, ignore_errors=True)
     if "You do not currently have an active account selected" in done.stderr:
+        return None
+    if done.returncode == 0:  # needs no credentials (`config get`)
         return None
     return (done.stderr.strip() or "exit status %d" % done.returncode)
 
@@ -294,6 +308,93 @@ def scheduler_run():
         fail("UNAVAILABLE: the Pub/Sub emulator did not accept the publish: %s" % e)
 
 
+# ---------------------------------------------------------------- the preflight's reads, canned state
+def checked():
+    """The real gcloud's parse check, then the call recorded as served by the canned project."""
+    verdict = parse_check(ARGS)
+    if verdict is not None:
+        record("refused")
+        sys.stderr.write(verdict + "\n")
+        sys.exit(2)
+    record("project")
+
+
+def the_project(values):
+    project = values.get("project", CONFIG["project"])
+    if project != CONFIG["project"]:
+        fail("PERMISSION_DENIED: The caller does not have permission on projects/%s (the local "
+             "cloud plays %s only)" % (project, CONFIG["project"]))
+    return project
+
+
+def json_only(values, command):
+    if values.get("format") != "json":
+        fail("local cloud: %s is served with --format json only" % command, 3)
+
+
+def billing_describe():
+    positional, values = flags(ARGS[3:], {"format", "project"})
+    checked()
+    json_only(values, "billing projects describe")
+    if len(positional) != 1:
+        fail("argument PROJECT_ID: Must be specified.", 2)
+    state = CONFIG["cloud_project"]
+    project = positional[0]
+    the_project({"project": project})
+    # proto3 JSON: a false billingEnabled and an empty billingAccountName are left out.
+    info = {"name": "projects/%s/billingInfo" % project, "projectId": project}
+    if state["billing_account"]:
+        info["billingAccountName"] = state["billing_account"]
+    if state["billing_enabled"]:
+        info["billingEnabled"] = True
+    sys.stdout.write(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def services_list():
+    _, values = flags(ARGS[2:], {"format", "project"}, switches=("enabled",))
+    checked()
+    json_only(values, "services list")
+    if not values.get("enabled"):
+        fail("local cloud: only `services list --enabled` is served", 3)
+    the_project(values)
+    number = CONFIG["cloud_project"]["number"]
+    services = [{"config": {"name": api}, "name": "projects/%s/services/%s" % (number, api),
+                 "parent": "projects/%s" % number, "state": "ENABLED"}
+                for api in sorted(CONFIG["cloud_project"]["enabled_apis"])]
+    sys.stdout.write(json.dumps(services, indent=2) + "\n")
+
+
+def org_policies_describe():
+    positional, values = flags(ARGS[2:], {"format", "project"}, switches=("effective",))
+    checked()
+    json_only(values, "org-policies describe")
+    if not values.get("effective"):
+        fail("local cloud: only `org-policies describe --effective` is served", 3)
+    the_project(values)
+    if len(positional) != 1:
+        fail("argument CONSTRAINT: Must be specified.", 2)
+    constraint = positional[0]
+    if constraint.startswith("constraints/"):
+        constraint = constraint[len("constraints/"):]
+    number = CONFIG["cloud_project"]["number"]
+    policy = {"name": "projects/%s/policies/%s" % (number, constraint)}
+    spec = CONFIG["cloud_project"]["policies"].get(constraint)
+    if spec is not None:
+        policy["spec"] = spec
+    sys.stdout.write(json.dumps(policy, indent=2) + "\n")
+
+
+def print_access_token():
+    flags(ARGS[2:], set())
+    checked()
+    sys.stdout.write(CONFIG["access_token"] + "\n")
+
+
+def config_get():
+    checked()
+    sys.stdout.write(CONFIG["resource_manager"] + "\n")
+
+
 # ---------------------------------------------------------------- everything else: canned
 def canned():
     stdin = ""
@@ -327,5 +428,15 @@ elif ARGS[:2] == ["logging", "read"]:
     logging_read()
 elif ARGS[:3] == ["scheduler", "jobs", "run"]:
     scheduler_run()
+elif ARGS[:3] == ["billing", "projects", "describe"]:
+    billing_describe()
+elif ARGS[:2] == ["services", "list"]:
+    services_list()
+elif ARGS[:2] == ["org-policies", "describe"]:
+    org_policies_describe()
+elif ARGS[:2] == ["auth", "print-access-token"]:
+    print_access_token()
+elif ARGS == ["config", "get", "api_endpoint_overrides/cloudresourcemanager"]:
+    config_get()
 else:
     canned()

@@ -6,6 +6,7 @@
 //! collector as a service, a `gcloud` shim).
 
 mod cargo_bin;
+mod cloud_project;
 mod fake_gcs;
 mod gcloud_messages;
 pub mod gcloud_parse;
@@ -20,10 +21,11 @@ mod storage_proxy;
 mod tools;
 
 pub use cargo_bin::cargo_bin;
+pub use cloud_project::{CloudProject, DEPLOYMENT_APIS};
 pub use fake_gcs::FakeGcs;
 pub use gcloud_messages::{ApiMessage, check_message};
 pub use gcloud_parse::ParseCheck;
-pub use local_cloud::{Deployment, GCLOUD_SHIM, LocalCloud, ShimCall};
+pub use local_cloud::{Deployment, GCLOUD_SHIM, LOCAL_ACCESS_TOKEN, LocalCloud, ShimCall};
 pub use loopback_http::{Answer, SeenRequest};
 pub use pubsub::{PubSubEmulator, PubSubError};
 pub use reaper::Reaped;

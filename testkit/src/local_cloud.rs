@@ -7,8 +7,12 @@
 //!   output and error kept as the service's logs;
 //! - `gcloud`: a shim first on `PATH` (`gcloud_shim.py`) that hands `storage` to the real gcloud,
 //!   simulates only Cloud Logging (`logging read`) and Cloud Scheduler (`scheduler jobs run`), which
-//!   have no emulator, and answers anything else from canned replies after the real gcloud's parse
-//!   check.
+//!   have no emulator, answers the preflight's reads (billing, enabled APIs, effective organisation
+//!   policies, the access token, Resource Manager's endpoint) from a [`CloudProject`], and anything
+//!   else from canned replies, each after the real gcloud's parse check;
+//! - Resource Manager's `projects.testIamPermissions`: testkit's [`ResourceManager`] on loopback,
+//!   which the shim names as gcloud's `api_endpoint_overrides/cloudresourcemanager` and whose
+//!   token is the one `gcloud auth print-access-token` prints.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -20,14 +24,20 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::FakeGcs;
+use crate::cloud_project::CloudProject;
 use crate::pubsub::PubSubEmulator;
 use crate::reaper::Reaped;
+use crate::resource_manager::ResourceManager;
 use crate::standin::Reply;
 use crate::storage_proxy::{Access, StorageProxy};
 use crate::tools::{free_port, tool};
 
 /// The shim, written as `gcloud` into the local cloud's folder.
 pub const GCLOUD_SHIM: &str = include_str!("gcloud_shim.py");
+
+/// The access token `gcloud auth print-access-token` prints in the local cloud, which its
+/// [`ResourceManager`] requires.
+pub const LOCAL_ACCESS_TOKEN: &str = "ya29.local-cloud-access-token";
 
 /// The names of the deployment the local cloud plays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +79,8 @@ impl Default for Deployment {
 pub struct ShimCall {
     /// Arguments, without `gcloud`.
     pub args: Vec<String>,
-    /// `storage`, `logging`, `scheduler`, `canned`, or `refused` (gcloud's parser refused it).
+    /// `storage`, `logging`, `scheduler`, `project` (the preflight's reads of the canned
+    /// [`CloudProject`]), `canned`, or `refused` (gcloud's parser refused it).
     pub served: String,
     /// Standard input, read only for `--data-file=-`.
     pub stdin: String,
@@ -94,6 +105,8 @@ pub struct LocalCloud {
     collector_port: u16,
     collector: Mutex<Option<Reaped>>,
     rules: Mutex<Vec<Rule>>,
+    project: Mutex<CloudProject>,
+    resource_manager: ResourceManager,
 }
 
 static CLOUDS: AtomicU32 = AtomicU32::new(0);
@@ -155,6 +168,8 @@ impl LocalCloud {
             collector_port,
             collector: Mutex::new(None),
             rules: Mutex::new(Vec::new()),
+            project: Mutex::new(CloudProject::clean()),
+            resource_manager: ResourceManager::start(LOCAL_ACCESS_TOKEN),
         };
         cloud.save();
         cloud
@@ -177,6 +192,9 @@ impl LocalCloud {
                 "stderr": logs.join(format!("{}.stderr", d.service)),
             }},
             "rules": *self.rules.lock().expect("rules lock"),
+            "cloud_project": *self.project.lock().expect("project lock"),
+            "access_token": LOCAL_ACCESS_TOKEN,
+            "resource_manager": self.resource_manager.endpoint(),
         });
         let path = self.dir.path().join("bin/local-cloud.json");
         let temp = self.dir.path().join("bin/local-cloud.json.tmp");
@@ -228,6 +246,30 @@ impl LocalCloud {
     /// What the operator's identity (the one `gcloud storage` uses) may do in the bucket.
     pub fn set_operator_access(&self, access: Access) {
         self.operator_storage.set_access(access);
+    }
+
+    /// Replaces the project's billing, enabled APIs and organisation policies (a clean project at
+    /// start: [`CloudProject::clean`]).
+    pub fn set_project(&self, project: CloudProject) {
+        *self.project.lock().expect("project lock") = project;
+        self.save();
+    }
+
+    /// The project's billing, enabled APIs and organisation policies.
+    pub fn project(&self) -> CloudProject {
+        self.project.lock().expect("project lock").clone()
+    }
+
+    /// Resource Manager, where the caller's permissions are granted (none at start).
+    pub fn resource_manager(&self) -> &ResourceManager {
+        &self.resource_manager
+    }
+
+    /// The shim's whole configuration (what it serves), as written.
+    pub fn shim_config(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.bin_dir().join("local-cloud.json"))
+            .expect("read the shim's config");
+        serde_json::from_str(&text).expect("the shim's config is JSON")
     }
 
     /// When a call outside storage, logging and scheduler has every one of `args_contain` among its

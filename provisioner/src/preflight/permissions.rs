@@ -3,7 +3,9 @@
 //! permissions creating, reading and updating it take (Google's IAM reference:
 //! https://cloud.google.com/iam/docs/permissions-reference, and each API's method pages), and the
 //! phases of `apply` that create them. A test renders every option and fails when a resource type
-//! or a gcloud command has no entry here.
+//! or a gcloud command has no entry here; another fails when a permission is not one of
+//! [`VERIFIED`], the names checked against IAM's catalogue (a misspelt or unknown permission makes
+//! Resource Manager refuse the whole `testIamPermissions` call with 400 INVALID_ARGUMENT).
 
 use std::collections::BTreeSet;
 
@@ -341,19 +343,23 @@ pub const TERRAFORM: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        // These permissions are named `iam.googleapis.com/…` in IAM's catalogue (the roles that
+        // hold them: roles/iam.workloadIdentityPoolAdmin, roles/owner), although the REST method
+        // pages write `iam.workloadIdentityPools.create`; testIamPermissions takes the
+        // catalogue's names (https://cloud.google.com/iam/docs/roles-permissions/iam).
         "google_iam_workload_identity_pool",
         &[
-            "iam.workloadIdentityPools.create",
-            "iam.workloadIdentityPools.get",
-            "iam.workloadIdentityPools.update",
+            "iam.googleapis.com/workloadIdentityPools.create",
+            "iam.googleapis.com/workloadIdentityPools.get",
+            "iam.googleapis.com/workloadIdentityPools.update",
         ],
     ),
     (
         "google_iam_workload_identity_pool_provider",
         &[
-            "iam.workloadIdentityPoolProviders.create",
-            "iam.workloadIdentityPoolProviders.get",
-            "iam.workloadIdentityPoolProviders.update",
+            "iam.googleapis.com/workloadIdentityPoolProviders.create",
+            "iam.googleapis.com/workloadIdentityPoolProviders.get",
+            "iam.googleapis.com/workloadIdentityPoolProviders.update",
         ],
     ),
     (
@@ -518,6 +524,102 @@ pub const GCLOUD: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Every permission name the tables may use, each checked against Google's IAM roles and
+/// permissions reference (https://cloud.google.com/iam/docs/roles-permissions/SERVICE, the page
+/// per service named in each group's comment; and the catalogue behind it, IAM's `roles.list` with
+/// every predefined role's `includedPermissions`), where each is held by that service's admin role.
+pub const VERIFIED: &[&str] = &[
+    // .../roles-permissions/artifactregistry (roles/artifactregistry.admin)
+    "artifactregistry.repositories.create",
+    "artifactregistry.repositories.downloadArtifacts",
+    "artifactregistry.repositories.get",
+    "artifactregistry.repositories.getIamPolicy",
+    "artifactregistry.repositories.setIamPolicy",
+    "artifactregistry.repositories.update",
+    // .../roles-permissions/chronicle (roles/chronicle.admin); also the method page
+    // https://cloud.google.com/chronicle/docs/reference/rest/v1alpha/projects.locations.instances.feeds/create
+    "chronicle.feeds.create",
+    "chronicle.feeds.get",
+    "chronicle.feeds.update",
+    // .../roles-permissions/cloudbuild (roles/cloudbuild.builds.editor)
+    "cloudbuild.builds.create",
+    "cloudbuild.builds.get",
+    // .../roles-permissions/cloudscheduler (roles/cloudscheduler.admin)
+    "cloudscheduler.jobs.create",
+    "cloudscheduler.jobs.get",
+    "cloudscheduler.jobs.update",
+    // .../roles-permissions/iam (roles/iam.serviceAccountAdmin, roles/iam.serviceAccountUser,
+    // roles/iam.workloadIdentityPoolAdmin: pools and providers are `iam.googleapis.com/…`)
+    "iam.googleapis.com/workloadIdentityPoolProviders.create",
+    "iam.googleapis.com/workloadIdentityPoolProviders.get",
+    "iam.googleapis.com/workloadIdentityPoolProviders.update",
+    "iam.googleapis.com/workloadIdentityPools.create",
+    "iam.googleapis.com/workloadIdentityPools.get",
+    "iam.googleapis.com/workloadIdentityPools.update",
+    "iam.serviceAccounts.actAs",
+    "iam.serviceAccounts.create",
+    "iam.serviceAccounts.get",
+    "iam.serviceAccounts.getIamPolicy",
+    "iam.serviceAccounts.setIamPolicy",
+    "iam.serviceAccounts.update",
+    // .../roles-permissions/logging (roles/logging.configWriter)
+    "logging.logMetrics.create",
+    "logging.logMetrics.get",
+    "logging.logMetrics.update",
+    // .../roles-permissions/monitoring (roles/monitoring.alertPolicyEditor,
+    // roles/monitoring.notificationChannelEditor)
+    "monitoring.alertPolicies.create",
+    "monitoring.alertPolicies.get",
+    "monitoring.alertPolicies.list",
+    "monitoring.alertPolicies.update",
+    "monitoring.notificationChannels.create",
+    "monitoring.notificationChannels.get",
+    "monitoring.notificationChannels.list",
+    "monitoring.notificationChannels.update",
+    // .../roles-permissions/pubsub (roles/pubsub.admin)
+    "pubsub.subscriptions.create",
+    "pubsub.subscriptions.get",
+    "pubsub.subscriptions.getIamPolicy",
+    "pubsub.subscriptions.setIamPolicy",
+    "pubsub.subscriptions.update",
+    "pubsub.topics.attachSubscription",
+    "pubsub.topics.create",
+    "pubsub.topics.get",
+    "pubsub.topics.getIamPolicy",
+    "pubsub.topics.setIamPolicy",
+    "pubsub.topics.update",
+    // .../roles-permissions/resourcemanager (roles/resourcemanager.projectIamAdmin, roles/browser)
+    "resourcemanager.projects.get",
+    "resourcemanager.projects.getIamPolicy",
+    "resourcemanager.projects.setIamPolicy",
+    // .../roles-permissions/run (roles/run.admin); also
+    // https://cloud.google.com/run/docs/reference/iam/permissions
+    "run.operations.get",
+    "run.services.create",
+    "run.services.get",
+    "run.services.getIamPolicy",
+    "run.services.setIamPolicy",
+    "run.services.update",
+    // .../roles-permissions/secretmanager (roles/secretmanager.admin)
+    "secretmanager.secrets.create",
+    "secretmanager.secrets.get",
+    "secretmanager.secrets.getIamPolicy",
+    "secretmanager.secrets.setIamPolicy",
+    "secretmanager.secrets.update",
+    "secretmanager.versions.add",
+    // .../roles-permissions/serviceusage (roles/serviceusage.serviceUsageAdmin)
+    "serviceusage.services.enable",
+    "serviceusage.services.get",
+    "serviceusage.services.list",
+    // .../roles-permissions/storage (roles/storage.admin)
+    "storage.buckets.create",
+    "storage.buckets.get",
+    "storage.buckets.getIamPolicy",
+    "storage.buckets.setIamPolicy",
+    "storage.buckets.update",
+    "storage.objects.create",
+];
+
 /// The permissions of a Terraform resource type, if the table has it.
 pub fn of_terraform(resource_type: &str) -> Option<&'static [&'static str]> {
     TERRAFORM
@@ -629,4 +731,62 @@ pub fn markdown() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unverified(tables: &[&[(&str, &[&str])]]) -> Vec<String> {
+        tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .flat_map(|(_, permissions)| permissions.iter())
+            .filter(|p| !VERIFIED.contains(p))
+            .map(|p| (*p).to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_permission_in_the_tables_is_a_verified_name() {
+        assert_eq!(unverified(&[TERRAFORM, GCLOUD]), Vec::<String>::new());
+        // The old spelling of the pool permissions, and a misspelling, are caught.
+        let planted: &[(&str, &[&str])] = &[(
+            "google_iam_workload_identity_pool",
+            &["iam.workloadIdentityPools.create", "run.service.create"],
+        )];
+        assert_eq!(
+            unverified(&[planted]),
+            ["iam.workloadIdentityPools.create", "run.service.create"]
+        );
+        // And the verified list holds nothing the tables no longer use.
+        let used: BTreeSet<&str> = TERRAFORM
+            .iter()
+            .chain(GCLOUD)
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
+        let stale: Vec<&&str> = VERIFIED.iter().filter(|p| !used.contains(**p)).collect();
+        assert!(stale.is_empty(), "{stale:?}");
+        let mut sorted = VERIFIED.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), VERIFIED.len(), "no duplicates");
+    }
+
+    #[test]
+    fn every_permission_has_a_service_a_resource_and_a_verb() {
+        for permission in VERIFIED {
+            let name = permission
+                .strip_prefix("iam.googleapis.com/")
+                .map_or_else(|| (*permission).to_owned(), |rest| format!("iam.{rest}"));
+            let parts: Vec<&str> = name.split('.').collect();
+            assert_eq!(parts.len(), 3, "{permission}");
+            assert!(
+                parts.iter().all(|p| !p.is_empty()
+                    && p.chars().all(|c| c.is_ascii_alphanumeric())
+                    && p.starts_with(|c: char| c.is_ascii_lowercase())),
+                "{permission}"
+            );
+        }
+    }
 }
