@@ -34,6 +34,7 @@ use tokio::time::Instant;
 
 use super::buffers::BufferPool;
 use super::fetch::{Batch, Fetcher};
+use super::idle::Clock;
 use super::naming::{digest, object_name};
 use super::read_ahead::{Ahead, End, ReadAhead};
 use super::{FailureReason, Limits, Outcome, Start, StreamPlan, StreamSummary};
@@ -167,6 +168,7 @@ impl<'a> Drain<'a> {
                 limits,
                 deadline,
                 buffers: Arc::new(BufferPool::new(limits.batches_in_flight)),
+                clock: Clock::new(),
             },
             limits,
             stop,
@@ -180,6 +182,7 @@ impl<'a> Drain<'a> {
             Ok(outcome) => outcome,
             Err(error) => self.outcome_of(error).await,
         };
+        self.fetcher.clock.report(self.plan.stream);
         if let Some(newest) = self.summary.newest_event_at {
             self.summary.newest_event_age_seconds = Some((Utc::now() - newest).num_seconds());
         }
