@@ -115,6 +115,17 @@ impl State {
     }
 }
 
+/// The record's distributions.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Spreads {
+    /// Each gap between a response and the next request, whole.
+    pub whole: Spread,
+    /// Each cause's share of the gaps (gaps where it took no time left out).
+    pub causes: Vec<(&'static str, Spread)>,
+    /// Each request's time from sending to its whole response.
+    pub requests: Spread,
+}
+
 /// The idle-time record of one stream's fetching; a no-op when debug logging is off.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Clock(Option<Arc<Mutex<State>>>);
@@ -156,9 +167,8 @@ impl Clock {
         self.with(State::requesting);
     }
 
-    /// The gaps so far: all of each gap, then each cause's share (gaps where it took no time
-    /// left out), and the requests' times.
-    pub fn spreads(&self) -> Option<(Spread, Vec<(&'static str, Spread)>, Spread)> {
+    /// The distributions so far, if the clock records.
+    pub fn spreads(&self) -> Option<Spreads> {
         let state = self.0.as_ref()?;
         let state = state.lock().unwrap_or_else(|p| p.into_inner());
         let whole: Vec<Duration> = state.gaps.iter().map(|gap| gap.iter().sum()).collect();
@@ -174,12 +184,21 @@ impl Clock {
                 (cause.name(), Spread::of(&shares))
             })
             .collect();
-        Some((Spread::of(&whole), causes, Spread::of(&state.requests)))
+        Some(Spreads {
+            whole: Spread::of(&whole),
+            causes,
+            requests: Spread::of(&state.requests),
+        })
     }
 
     /// Logs the distribution at debug level.
     pub fn report(&self, stream: Stream) {
-        let Some((whole, causes, requests)) = self.spreads() else {
+        let Some(Spreads {
+            whole,
+            causes,
+            requests,
+        }) = self.spreads()
+        else {
             return;
         };
         tracing::debug!(
@@ -233,7 +252,11 @@ mod tests {
         state.requesting(at(243));
         state.responded(at(343));
         let clock = Clock(Some(Arc::new(Mutex::new(state))));
-        let (whole, causes, requests) = clock.spreads().unwrap();
+        let Spreads {
+            whole,
+            causes,
+            requests,
+        } = clock.spreads().unwrap();
         assert_eq!((whole.count, whole.max_ms, whole.total_ms), (2, 41.0, 43.0));
         let by = |name| causes.iter().find(|(n, _)| *n == name).unwrap().1;
         assert_eq!((by("page").count, by("page").total_ms), (2, 3.0));
@@ -250,7 +273,11 @@ mod tests {
         clock.responded();
         clock.waits_on(Wait::Restart);
         clock.requesting();
-        let (whole, causes, requests) = clock.spreads().unwrap();
+        let Spreads {
+            whole,
+            causes,
+            requests,
+        } = clock.spreads().unwrap();
         assert_eq!((whole.count, requests.count), (1, 1));
         assert_eq!(causes.len(), Wait::ALL.len());
     }
@@ -267,6 +294,9 @@ mod tests {
     fn percentiles_are_nearest_rank() {
         let samples: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
         let spread = Spread::of(&samples);
-        assert_eq!((spread.p50_ms, spread.p95_ms, spread.max_ms), (10.0, 19.0, 20.0));
+        assert_eq!(
+            (spread.p50_ms, spread.p95_ms, spread.max_ms),
+            (10.0, 19.0, 20.0)
+        );
     }
 }

@@ -162,6 +162,14 @@ impl ReadAhead {
     }
 }
 
+#[cfg(test)]
+impl ReadAhead {
+    /// Whether something (a batch, most likely) waits to be handed over.
+    pub fn has_ready(&self) -> bool {
+        self.peeked.is_some() || !self.rx.is_empty()
+    }
+}
+
 impl Drop for ReadAhead {
     fn drop(&mut self) {
         self.task.abort();
