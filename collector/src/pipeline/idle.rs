@@ -191,7 +191,8 @@ impl Clock {
         })
     }
 
-    /// Logs the distribution at debug level.
+    /// Logs the distribution at debug level: one line for the whole gaps, one per cause that
+    /// took any time, one for the requests.
     pub fn report(&self, stream: Stream) {
         let Some(Spreads {
             whole,
@@ -201,36 +202,34 @@ impl Clock {
         else {
             return;
         };
-        tracing::debug!(
-            %stream,
-            gaps = whole.count,
-            p50_ms = whole.p50_ms,
-            p95_ms = whole.p95_ms,
-            max_ms = whole.max_ms,
-            total_ms = whole.total_ms,
-            "fetcher idle: from each page's response to the next request"
-        );
-        for (cause, spread) in causes.into_iter().filter(|(_, s)| s.count > 0) {
+        let lines = std::iter::once((
+            "all",
+            "fetcher idle: from each page's response to the next request",
+            whole,
+        ))
+        .chain(
+            causes
+                .into_iter()
+                .filter(|(_, spread)| spread.count > 0)
+                .map(|(cause, spread)| (cause, "fetcher idle, by cause", spread)),
+        )
+        .chain(std::iter::once((
+            "requests",
+            "fetcher requests: from sending each to its whole response",
+            requests,
+        )));
+        for (cause, what, spread) in lines {
             tracing::debug!(
                 %stream,
                 cause,
-                gaps = spread.count,
+                count = spread.count,
                 p50_ms = spread.p50_ms,
                 p95_ms = spread.p95_ms,
                 max_ms = spread.max_ms,
                 total_ms = spread.total_ms,
-                "fetcher idle, by cause"
+                "{what}"
             );
         }
-        tracing::debug!(
-            %stream,
-            requests = requests.count,
-            p50_ms = requests.p50_ms,
-            p95_ms = requests.p95_ms,
-            max_ms = requests.max_ms,
-            total_ms = requests.total_ms,
-            "fetcher requests: from sending each to its whole response"
-        );
     }
 }
 

@@ -104,6 +104,27 @@ pub(super) struct Recorded {
     pub in_flight: InFlight,
 }
 
+impl Recorded {
+    /// `batch`, recorded as `intent` in `checkpoint` (written at `generation`).
+    pub fn of(
+        checkpoint: Checkpoint,
+        generation: Generation,
+        intent: Intent,
+        batch: Batch,
+        in_flight: InFlight,
+    ) -> Recorded {
+        Recorded {
+            checkpoint,
+            generation,
+            intent,
+            data: batch.data,
+            newest: batch.newest,
+            has_more: batch.has_more,
+            in_flight,
+        }
+    }
+}
+
 /// A batch whose object exists and whose intent the checkpoint still holds.
 #[derive(Debug)]
 pub(super) struct Created {

@@ -163,15 +163,9 @@ impl Drain<'_> {
         checkpoint.updated_at = intent.recorded_at;
         let saved = self.checkpoints.save(&checkpoint, generation).await;
         Ok(match self.reload(saved).await? {
-            Saved::Done(generation) => State::Recorded(Recorded {
-                checkpoint,
-                generation,
-                intent,
-                data: batch.data,
-                newest: batch.newest,
-                has_more: batch.has_more,
-                in_flight,
-            }),
+            Saved::Done(generation) => State::Recorded(Recorded::of(
+                checkpoint, generation, intent, batch, in_flight,
+            )),
             Saved::Conflict(reloaded) => State::Loaded(
                 reloaded,
                 Some(InHand {
@@ -236,15 +230,13 @@ impl Drain<'_> {
                 }
                 if let Some((batch, next_in_flight, intent)) = next {
                     self.summary.pages += batch.pages;
-                    return Ok(State::Recorded(Recorded {
+                    return Ok(State::Recorded(Recorded::of(
                         checkpoint,
                         generation,
                         intent,
-                        data: batch.data,
-                        newest: batch.newest,
-                        has_more: batch.has_more,
-                        in_flight: next_in_flight,
-                    }));
+                        batch,
+                        next_in_flight,
+                    )));
                 }
                 (
                     Loaded::Stored {
