@@ -138,8 +138,10 @@ import json, sys
 for line in sys.stdin:
     f = json.loads(line)
     f = f.get("fields", f)
-    print("  %-9s n=%-4s p50 %7.2f  p95 %7.2f  max %7.2f  total %8.1f ms" % (f.get("cause", "requests" if "requests" in f else "all"),
-          f.get("gaps", f.get("requests")), f["p50_ms"], f["p95_ms"], f["max_ms"], f["total_ms"]))
+    cause = f.get("cause") or ("requests" if "requests" in f else "all")
+    count = f.get("count", f.get("gaps", f.get("requests")))
+    print("  %-9s n=%-4s p50 %7.2f  p95 %7.2f  max %7.2f  total %8.1f ms" % (
+          cause, count, f["p50_ms"], f["p95_ms"], f["max_ms"], f["total_ms"]))
 ' >&2 || true
       fi
     done
