@@ -12,6 +12,11 @@
 # BENCH_LATENCY_EVENTS events, default 60,000). Prints min/median/max wall time, CPU seconds per
 # million events and peak RSS of each, and the collector's ratios to the floors of the same run.
 # BENCH_RUNS (default 5) sets the number of runs.
+# Measurement options: BENCH_SETTINGS (default "zero latency") picks the settings; BENCH_PAGE_SIZE
+# (default 1000) the events per page (PAGE_SIZE, and the pull floor's page size); BENCH_BASELINE=PATH
+# also measures another collector binary in the same runs (row "baseline"), so two builds compare
+# against one floor; BENCH_IDLE=1 runs the collectors with the fetcher's idle-time record on
+# (RUST_LOG=collector::pipeline::idle=debug) and prints each run's distribution.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +26,9 @@ latency_events=${BENCH_LATENCY_EVENTS:-60000}
 page_delay=${BENCH_PAGE_DELAY_MS:-100}
 storage_delay=${BENCH_STORAGE_DELAY_MS:-50}
 runs=${BENCH_RUNS:-5}
+settings=${BENCH_SETTINGS:-zero latency}
+page_size=${BENCH_PAGE_SIZE:-1000}
+baseline=${BENCH_BASELINE:-}
 token=bench-token
 
 fake_gcs=${TESTKIT_FAKE_GCS_SERVER:-$root/.tools/bin/fake-gcs-server}
@@ -91,11 +99,14 @@ measure() {
     echo "$name failed:" >&2; cat "$work/$name.err" "$work/$name.out" >&2; exit 1; }
 }
 
-collector_env=(OP_BEARER_TOKEN="$token" PAGE_SIZE=1000 MAX_RECORDS=1000000000 LOOKBACK_HOURS=2
+collector_env=(OP_BEARER_TOKEN="$token" PAGE_SIZE="$page_size" MAX_RECORDS=1000000000 LOOKBACK_HOURS=2
   RUN_BUDGET_SECONDS=3600 LOG_FORMAT=json)
+if [ "${BENCH_IDLE:-0}" = 1 ]; then collector_env+=("RUST_LOG=info,collector::pipeline::idle=debug"); fi
+kinds=(collector)
+if [ -n "$baseline" ]; then kinds+=(baseline); fi
 landed() { grep -o '"events":[0-9]*' "$work/$1.out" | head -1 | cut -d: -f2; }
 
-for setting in zero latency; do
+for setting in $settings; do
   if [ "$setting" = zero ]; then
     events=$zero_events pdelay=0 sdelay=0
   else
@@ -109,51 +120,72 @@ for setting in zero latency; do
     "$bin/collector" run-once >"$work/prep-$setting.out" 2>&1
   for i in $(seq "$runs"); do
     echo "[bench] $setting run $i of $runs" >&2
-    measure "$setting-pull-$i" "$bin/opsim" pull --base "$api" --token "$token" --page-size 1000
+    measure "$setting-pull-$i" "$bin/opsim" pull --base "$api" --token "$token" --page-size "$page_size"
     start_storage "$sdelay"
     measure "$setting-write-$i" "$bin/examples/write_floor" --from "$work/objects-$setting" \
       --bucket bench-bucket --endpoint "$storage"
-    start_storage "$sdelay"
-    measure "$setting-collector-$i" env "${collector_env[@]}" OP_API_BASE="$api" GCS_BUCKET=bench-bucket \
-      STORAGE_EMULATOR_HOST="$storage" "$bin/collector" run-once
-    got=$(landed "$setting-collector-$i")
-    [ "$got" = "$events" ] || { echo "the collector landed ${got:-no} events, expected $events" >&2; cat "$work/$setting-collector-$i.out" >&2; exit 1; }
+    for kind in "${kinds[@]}"; do
+      if [ "$kind" = baseline ]; then exe=$baseline; else exe=$bin/collector; fi
+      start_storage "$sdelay"
+      measure "$setting-$kind-$i" env "${collector_env[@]}" OP_API_BASE="$api" GCS_BUCKET=bench-bucket \
+        STORAGE_EMULATOR_HOST="$storage" "$exe" run-once
+      got=$(landed "$setting-$kind-$i")
+      [ "$got" = "$events" ] || { echo "the $kind landed ${got:-no} events, expected $events" >&2; cat "$work/$setting-$kind-$i.out" >&2; exit 1; }
+      if [ "${BENCH_IDLE:-0}" = 1 ]; then
+        echo "[bench] $setting $kind run $i: fetcher idle" >&2
+        grep -h '"fetcher' "$work/$setting-$kind-$i.out" "$work/$setting-$kind-$i.err" | python3 -c '
+import json, sys
+for line in sys.stdin:
+    f = json.loads(line)
+    f = f.get("fields", f)
+    cause = f.get("cause") or ("requests" if "requests" in f else "all")
+    count = f.get("count", f.get("gaps", f.get("requests")))
+    print("  %-9s n=%-4s p50 %7.2f  p95 %7.2f  max %7.2f  total %8.1f ms" % (
+          cause, count, f["p50_ms"], f["p95_ms"], f["max_ms"], f["total_ms"]))
+' >&2 || true
+      fi
+    done
   done
   stop_storage
   kill "$opsim_pid"; wait "$opsim_pid" 2>/dev/null || true
   opsim_pid=''
 done
 
-python3 - "$work" "$runs" <<'EOF'
-import statistics, sys
-work, runs = sys.argv[1], int(sys.argv[2])
+python3 - "$work" "$runs" "$settings" "${kinds[@]}" <<'EOF'
+import re, statistics, sys
+work, runs, settings, kinds = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(), sys.argv[4:]
 def load(name):
     wall, user, sys_, rss = open(f"{work}/{name}.time").read().split()
     return float(wall), float(user) + float(sys_), int(rss) / 1024
 def spread(xs, fmt="{:.2f}"):
     return " / ".join(fmt.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
 print("min / median / max over %d runs" % runs)
-for setting in ("zero", "latency"):
+for setting in settings:
     _, line = open(f"{work}/{setting}.setting").read().splitlines()
     events, pdelay, sdelay = map(int, line.split())
     print(f"\n{setting}: {events:,} audit events, {pdelay} ms per page, {sdelay} ms per storage request")
     print("%-12s %-24s %-24s %-20s" % ("run", "wall s", "CPU s per M events", "peak RSS MiB"))
     got = {}
-    for kind in ("pull", "write", "collector"):
+    for kind in ["pull", "write"] + kinds:
         rows = [load(f"{setting}-{kind}-{i}") for i in range(1, runs + 1)]
         got[kind] = rows
         print("%-12s %-24s %-24s %-20s" % (kind, spread([r[0] for r in rows]),
               spread([r[1] * 1e6 / events for r in rows]), spread([r[2] for r in rows], "{:.1f}")))
     pull = [r[0] for r in got["pull"]]
     write = [r[0] for r in got["write"]]
-    coll = [r[0] for r in got["collector"]]
-    vs_pull = [c / p for c, p in zip(coll, pull)]
-    vs_larger = [c / max(p, w) for c, p, w in zip(coll, pull, write)]
-    print("collector / pull floor, per run:              " + spread(vs_pull))
-    print("collector / larger of pull and write, per run: " + spread(vs_larger))
-    print("medians: collector %.2f s, pull %.2f s, write %.2f s: %.2fx pull, %.2fx the larger floor" % (
-        statistics.median(coll), statistics.median(pull), statistics.median(write),
-        statistics.median(coll) / statistics.median(pull),
-        statistics.median(coll) / max(statistics.median(pull), statistics.median(write))))
+    pages = int(re.search(r"in (\d+) pages", open(f"{work}/{setting}-pull-1.out").read()).group(1))
+    for kind in kinds:
+        coll = [r[0] for r in got[kind]]
+        vs_pull = [c / p for c, p in zip(coll, pull)]
+        vs_larger = [c / max(p, w) for c, p, w in zip(coll, pull, write)]
+        gap = [(c - p) * 1e3 / pages for c, p in zip(coll, pull)]
+        print(f"{kind}:")
+        print("  / pull floor, per run:              " + spread(vs_pull))
+        print("  / larger of pull and write, per run: " + spread(vs_larger))
+        print(f"  time past the pull floor per page ({pages} pages), ms: " + spread(gap))
+        print("  medians: %s %.2f s, pull %.2f s, write %.2f s: %.2fx pull, %.2fx the larger floor" % (
+            kind, statistics.median(coll), statistics.median(pull), statistics.median(write),
+            statistics.median(coll) / statistics.median(pull),
+            statistics.median(coll) / max(statistics.median(pull), statistics.median(write))))
 EOF
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -m)"

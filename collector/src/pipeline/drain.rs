@@ -24,6 +24,15 @@
 //! next batches meanwhile. A batch read ahead is recorded only if the checkpoint stands exactly where
 //! it starts (the generation-matched record proves it still does); otherwise reading starts again
 //! from where it stands. A stop is checked before every record and discards what was read ahead.
+//!
+//! The protocol is a state machine: its states are the types in `states.rs` (what storage holds
+//! for the batch in hand), its transitions the functions in `transitions.rs`, one per way out of
+//! a state; [`Drain::drain`] only steps from one to the next.
+
+mod states;
+#[cfg(test)]
+mod tests;
+mod transitions;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,12 +43,14 @@ use tokio::time::Instant;
 
 use super::buffers::BufferPool;
 use super::fetch::{Batch, Fetcher};
+use super::idle::Clock;
 use super::naming::{digest, object_name};
-use super::read_ahead::{Ahead, End, ReadAhead};
+use super::read_ahead::ReadAhead;
 use super::{FailureReason, Limits, Outcome, Start, StreamPlan, StreamSummary};
-use crate::checkpoint::{Checkpoint, CheckpointLoadError, CheckpointStore, Intent, Loaded};
+use crate::checkpoint::{Checkpoint, CheckpointLoadError, CheckpointStore, Intent};
 use crate::storage::{Generation, ObjectStore, Precondition, StorageError};
 use onepassword_events::{ApiError, Client, Position};
+use states::State;
 
 const NDJSON: &str = "application/x-ndjson";
 
@@ -126,16 +137,6 @@ pub(super) struct Parts<'a> {
     pub deadline: Instant,
 }
 
-/// A checkpoint write's result: written, or another run wrote first and this is what it left.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one short-lived value per checkpoint write; boxing would only add an allocation"
-)]
-enum Written<T> {
-    Done(T),
-    Conflict(Loaded),
-}
-
 pub(super) struct Drain<'a> {
     plan: &'a StreamPlan,
     store: Arc<dyn ObjectStore>,
@@ -145,6 +146,10 @@ pub(super) struct Drain<'a> {
     stop: Arc<AtomicBool>,
     deadline: Instant,
     summary: StreamSummary,
+    /// Batches fetched ahead, in order, from where the checkpoint stood when they were asked for.
+    ahead: Option<ReadAhead>,
+    /// Events this run committed.
+    events_this_run: u64,
 }
 
 impl<'a> Drain<'a> {
@@ -167,11 +172,14 @@ impl<'a> Drain<'a> {
                 limits,
                 deadline,
                 buffers: Arc::new(BufferPool::new(limits.batches_in_flight)),
+                clock: Clock::new(),
             },
             limits,
             stop,
             deadline,
             summary: StreamSummary::new(plan.stream),
+            ahead: None,
+            events_this_run: 0,
         }
     }
 
@@ -180,6 +188,7 @@ impl<'a> Drain<'a> {
             Ok(outcome) => outcome,
             Err(error) => self.outcome_of(error).await,
         };
+        self.fetcher.clock.report(self.plan.stream);
         if let Some(newest) = self.summary.newest_event_at {
             self.summary.newest_event_age_seconds = Some((Utc::now() - newest).num_seconds());
         }
@@ -238,198 +247,31 @@ impl<'a> Drain<'a> {
         }
     }
 
-    /// A checkpoint write's result, with a conflict (another run wrote first) turned into what
-    /// that run left, reloaded.
-    async fn or_reload<T>(
-        &self,
-        result: Result<T, impl Into<DrainError>>,
-    ) -> Result<Written<T>, DrainError> {
-        match result.map_err(Into::into) {
-            Ok(value) => Ok(Written::Done(value)),
-            Err(error) if error.is_conflict() => {
-                Ok(Written::Conflict(self.checkpoints.load().await?))
-            }
-            Err(error) => Err(error),
-        }
-    }
-
+    /// Steps through the protocol's states until one ends the drain; each step is one
+    /// transition (`transitions.rs`), and every state in between is consistent on storage.
     async fn drain(&mut self) -> Result<Outcome, DrainError> {
-        let mut loaded = self.checkpoints.load().await?;
-        let mut events_this_run = 0u64;
-        // Batches fetched ahead, in order, from where the checkpoint stood when they were asked for.
-        let mut ahead: Option<ReadAhead> = None;
-        // The batch whose intent this run tried to record when the write reported a conflict: if
-        // the reloaded intent is that one (the write landed, its answer was lost), its bytes are
-        // still here and need no refetch.
-        let mut in_hand: Option<(Intent, Vec<u8>)> = None;
+        let mut state = State::Loaded(self.checkpoints.load().await?, None);
         loop {
-            // Every state on storage is consistent, so stopping here is always safe.
-            if let Some(outcome) = self.must_stop() {
-                return Ok(outcome);
-            }
-
-            let (mut checkpoint, generation) = match loaded {
-                Loaded::Absent => (
-                    Checkpoint::new(self.plan.stream.name(), self.initial_position(), Utc::now()),
-                    None,
-                ),
-                Loaded::Stored {
-                    checkpoint,
-                    generation,
-                } => match checkpoint.intent.clone() {
-                    None => (checkpoint, Some(generation)),
-                    Some(intent) => {
-                        tracing::info!(stream = %self.plan.stream, object = %intent.object, events = intent.events, "completing a recorded batch");
-                        let data = in_hand
-                            .take()
-                            .filter(|(mine, _)| same_batch(mine, &intent))
-                            .map(|(_, data)| data);
-                        let completed = self.complete(checkpoint, generation, &intent, data).await;
-                        loaded = match self.or_reload(completed).await? {
-                            Written::Done(next) => {
-                                events_this_run += intent.events;
-                                self.summary.events += intent.events;
-                                next
-                            }
-                            Written::Conflict(reloaded) => reloaded,
-                        };
-                        continue;
-                    }
+            state = match state {
+                // Every state on storage is consistent, so stopping here is always safe.
+                State::Loaded(loaded, in_hand) => match self.must_stop() {
+                    Some(outcome) => State::Done(outcome),
+                    None => self.settle(loaded, in_hand),
                 },
+                State::AtRest(at) => self.fetch(at).await?,
+                State::Fetched(fetched) if fetched.batch.events == 0 => {
+                    self.catch_up(fetched).await?
+                }
+                State::Fetched(fetched) => self.record(fetched).await?,
+                State::Recorded(recorded) => State::Created(self.create(recorded).await?),
+                State::Created(created) => self.commit(created).await?,
+                State::Unfinished(unfinished) => self.look_for_object(unfinished).await?,
+                State::IntentWithoutObject(unfinished) => {
+                    State::ObjectWithoutCommit(self.restore_object(unfinished).await?)
+                }
+                State::ObjectWithoutCommit(unfinished) => self.finish(unfinished).await?,
+                State::Done(outcome) => return Ok(outcome),
             };
-            in_hand = None;
-
-            let max_records = self.limits.max_records;
-            if events_this_run >= max_records {
-                return Ok(Outcome::MaxRecords);
-            }
-
-            // A batch fetched ahead is used only if the checkpoint stands where it starts; anywhere
-            // else (another run moved it), reading starts again from where it stands.
-            let mut reader = match ahead.take() {
-                Some(reader) if reader.continues_from(&checkpoint.position) => reader,
-                _ => ReadAhead::start(
-                    self.fetcher.clone(),
-                    checkpoint.position.clone(),
-                    self.limits.batches_in_flight,
-                    max_records - events_this_run,
-                    self.stop.clone(),
-                ),
-            };
-            let next = reader.next().await;
-            ahead = Some(reader);
-            let (batch, in_flight) = match next {
-                Ahead::Batch(batch, in_flight) => (batch, in_flight),
-                Ahead::Failed(error) => return Err(error.into()),
-                Ahead::Ended(End::Stopped) => return Ok(Outcome::Stopped),
-                Ahead::Ended(End::Budget) => return Ok(Outcome::Budget),
-                Ahead::Ended(End::MaxRecords) => return Ok(Outcome::MaxRecords),
-                Ahead::Gone => return Err(DrainError::ReadAheadGone),
-            };
-            if batch.start != checkpoint.position {
-                // Never expected (the read-ahead was chosen for this position); read again from it.
-                ahead = None;
-                loaded = match generation {
-                    Some(generation) => Loaded::Stored {
-                        checkpoint,
-                        generation,
-                    },
-                    None => Loaded::Absent,
-                };
-                continue;
-            }
-            // A stop that came while the batch was fetched discards it: nothing is recorded yet.
-            if let Some(outcome) = self.must_stop() {
-                return Ok(outcome);
-            }
-            self.summary.pages += batch.pages;
-            if batch.events == 0 {
-                if checkpoint.position.cursor() != Some(batch.next_cursor.as_str()) {
-                    checkpoint.position = Position::Cursor(batch.next_cursor);
-                    checkpoint.updated_at = Utc::now();
-                    let saved = self.checkpoints.save(&checkpoint, generation).await;
-                    if let Written::Conflict(reloaded) = self.or_reload(saved).await? {
-                        loaded = reloaded;
-                        continue;
-                    }
-                }
-                return Ok(Outcome::Drained);
-            }
-
-            // 1. record
-            let mut intent = self.intent_for(&batch);
-            checkpoint.intent = Some(intent.clone());
-            checkpoint.updated_at = intent.recorded_at;
-            let saved = self.checkpoints.save(&checkpoint, generation).await;
-            let mut recorded = match self.or_reload(saved).await? {
-                Written::Done(recorded) => recorded,
-                Written::Conflict(reloaded) => {
-                    in_hand = Some((intent, batch.data));
-                    loaded = reloaded;
-                    continue;
-                }
-            };
-            let (mut data, mut newest, mut has_more) = (batch.data, batch.newest, batch.has_more);
-            // Held until the batch is committed: it bounds the batches in flight.
-            let mut _in_flight = in_flight;
-            loop {
-                if let Some(newest) = newest {
-                    checkpoint.stats.newest_event_at = Some(newest);
-                }
-                // 2. create; meanwhile the read-ahead task keeps fetching.
-                if self.create_object(&intent, data).await? {
-                    self.summary.objects += 1;
-                    self.summary.bytes += intent.bytes;
-                }
-                // 3. commit, in the same write as recording the next batch when it is already
-                // here and the run may record it.
-                let next = if has_more
-                    && events_this_run + intent.events < max_records
-                    && self.must_stop().is_none()
-                {
-                    ahead.as_mut().and_then(ReadAhead::ready)
-                } else {
-                    None
-                };
-                let next = next
-                    .filter(|(next, _)| next.start.cursor() == Some(intent.next_cursor.as_str()));
-                let next_intent = next.as_ref().map(|(next, _)| self.intent_for(next));
-                let committed = self
-                    .commit(checkpoint, recorded, &intent, next_intent.clone())
-                    .await;
-                match self.or_reload(committed).await? {
-                    Written::Done((saved, generation)) => {
-                        events_this_run += intent.events;
-                        self.summary.events += intent.events;
-                        if newest.is_some() {
-                            self.summary.newest_event_at = newest;
-                        }
-                        if let (Some((next, in_flight)), Some(next_intent)) = (next, next_intent) {
-                            self.summary.pages += next.pages;
-                            checkpoint = saved;
-                            recorded = generation;
-                            intent = next_intent;
-                            (data, newest, has_more) = (next.data, next.newest, next.has_more);
-                            _in_flight = in_flight;
-                            continue;
-                        }
-                        loaded = Loaded::Stored {
-                            checkpoint: saved,
-                            generation,
-                        };
-                    }
-                    Written::Conflict(reloaded) => {
-                        if let (Some((next, _)), Some(next_intent)) = (next, next_intent) {
-                            in_hand = Some((next_intent, next.data));
-                        }
-                        loaded = reloaded;
-                    }
-                }
-                break;
-            }
-            if !has_more {
-                return Ok(Outcome::Drained);
-            }
         }
     }
 
@@ -447,54 +289,9 @@ impl<'a> Drain<'a> {
         }
     }
 
-    /// Finishes a recorded intent: creates its object if missing (from a verified refetch), then
-    /// commits its cursor.
-    async fn complete(
-        &mut self,
-        checkpoint: Checkpoint,
-        generation: Generation,
-        intent: &Intent,
-        in_hand: Option<Vec<u8>>,
-    ) -> Result<Loaded, DrainError> {
-        if self.store.read(&intent.object).await?.is_none() {
-            let data = match in_hand {
-                // This run's own batch, whose hash and count made the intent.
-                Some(data) => data,
-                None => {
-                    let batch = self
-                        .fetcher
-                        .batch(&intent.start, Some(intent.events))
-                        .await?;
-                    let found_hash = digest(&batch.data);
-                    if batch.events != intent.events || found_hash != intent.xxh3 {
-                        return Err(DrainError::Diverged {
-                            start: serde_json::to_string(&intent.start).unwrap_or_default(),
-                            key: self.checkpoints.key().to_owned(),
-                            expected_events: intent.events,
-                            expected_hash: intent.xxh3.clone(),
-                            found_events: batch.events,
-                            found_hash,
-                        });
-                    }
-                    self.summary.pages += batch.pages;
-                    batch.data
-                }
-            };
-            if self.create_object(intent, data).await? {
-                self.summary.objects += 1;
-                self.summary.bytes += intent.bytes;
-            }
-        }
-        let (checkpoint, generation) = self.commit(checkpoint, generation, intent, None).await?;
-        Ok(Loaded::Stored {
-            checkpoint,
-            generation,
-        })
-    }
-
-    /// Creates the intent's object; `false` when another run completing the same intent already
-    /// had (with the same bytes).
-    async fn create_object(&self, intent: &Intent, data: Vec<u8>) -> Result<bool, DrainError> {
+    /// Creates the intent's object and counts it; `false` when another run completing the same
+    /// intent already had (with the same bytes: a 412 on the object).
+    async fn create_object(&mut self, intent: &Intent, data: Vec<u8>) -> Result<bool, DrainError> {
         let data = Bytes::from(data);
         let written = self
             .store
@@ -511,7 +308,11 @@ impl<'a> Drain<'a> {
             self.fetcher.buffers.give(unique.into());
         }
         match written {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                self.summary.objects += 1;
+                self.summary.bytes += intent.bytes;
+                Ok(true)
+            }
             Err(StorageError::PreconditionFailed { .. }) => Ok(false),
             Err(e) => Err(e.into()),
         }
@@ -520,7 +321,7 @@ impl<'a> Drain<'a> {
     /// Commits `intent` (its object exists): position := its cursor. With `next`, the same write
     /// records the next batch's intent, which starts at that cursor: the state the two writes
     /// would leave one after the other, without the moment between them.
-    async fn commit(
+    async fn save_commit(
         &self,
         mut checkpoint: Checkpoint,
         generation: Generation,
@@ -537,9 +338,4 @@ impl<'a> Drain<'a> {
         let generation = self.checkpoints.save(&checkpoint, Some(generation)).await?;
         Ok((checkpoint, generation))
     }
-}
-
-/// Whether two intents describe the same batch (the same start, object and bytes).
-fn same_batch(a: &Intent, b: &Intent) -> bool {
-    a.start == b.start && a.object == b.object && a.events == b.events && a.xxh3 == b.xxh3
 }

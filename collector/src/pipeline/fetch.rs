@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::Limits;
 use super::buffers::BufferPool;
+use super::idle::Clock;
 use onepassword_events::{ApiError, Client, Position, Stream};
 
 /// A batch fetched from the API, as NDJSON, with the position it starts at.
@@ -45,6 +46,8 @@ pub(super) struct Fetcher {
     pub deadline: Instant,
     /// Where batch buffers come from (and go back to once written).
     pub buffers: Arc<BufferPool>,
+    /// Where the time between a response and the next request is recorded.
+    pub clock: Clock,
 }
 
 impl Fetcher {
@@ -57,10 +60,12 @@ impl Fetcher {
         let mut events = 0u64;
         let mut pages = 0u64;
         loop {
+            self.clock.requesting();
             let page = self
                 .client
                 .page(self.stream, &position, self.deadline)
                 .await?;
+            self.clock.responded();
             pages += 1;
             let wanted = exactly.map_or(page.len() as u64, |n| (n - events).min(page.len() as u64));
             if pages == 1 {

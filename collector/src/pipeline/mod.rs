@@ -5,6 +5,7 @@ mod accounts;
 mod buffers;
 mod drain;
 mod fetch;
+mod idle;
 pub mod naming;
 mod order;
 mod read_ahead;

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::fetch::{Batch, Fetcher};
+use super::idle::Wait;
 use onepassword_events::{ApiError, Position};
 
 /// Why the read-ahead stopped fetching.
@@ -68,11 +69,13 @@ impl ReadAhead {
         let (tx, rx) = mpsc::channel(in_flight);
         let slots = Arc::new(Semaphore::new(in_flight));
         let from = start.clone();
+        fetcher.clock.waits_on(Wait::Restart);
         let task = tokio::spawn(async move {
             let mut position = from;
             let mut fetched = 0u64;
             loop {
                 // The slot first: memory stays bounded however far ahead the writer lags.
+                fetcher.clock.waits_on(Wait::Slot);
                 let Ok(slot) = slots.clone().acquire_owned().await else {
                     return;
                 };
@@ -94,6 +97,7 @@ impl ReadAhead {
                         let last = batch.events == 0 || !batch.has_more;
                         fetched += batch.events;
                         position = batch.next_position();
+                        fetcher.clock.waits_on(Wait::Handover);
                         if tx.send(Ahead::Batch(batch, InFlight(slot))).await.is_err() || last {
                             return;
                         }
@@ -155,6 +159,14 @@ impl ReadAhead {
             // Nothing yet; or the task is gone, which `next` reports.
             Err(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+impl ReadAhead {
+    /// Whether something (a batch, most likely) waits to be handed over.
+    pub fn has_ready(&self) -> bool {
+        self.peeked.is_some() || !self.rx.is_empty()
     }
 }
 
