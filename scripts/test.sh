@@ -68,7 +68,7 @@ release=$!
 trap 'kill -- "-$release" 2>/dev/null || true' EXIT
 
 phase "cargo test"
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"
 
 phase "waiting for the release build"
 if ! wait "$release"; then

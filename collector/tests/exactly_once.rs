@@ -84,15 +84,21 @@ async fn kill_9_at_random_moments_then_rerun() {
     let mut killed = 0;
     let mut pending_intents = 0;
     // Twelve runs; more (up to 30) while no kill has yet left a recorded batch, so the recovery
-    // path is exercised however the machine's load shifts the moments kills land.
-    for round in 0..30 {
+    // path is exercised however the machine's load shifts the moments kills land: on a loaded
+    // machine a run may not reach its first batch within 300 ms, so while none has, every six
+    // rounds the window grows by that much again.
+    for round in 0..30u64 {
         if round >= 12 && pending_intents > 0 {
             break;
         }
+        let grow = if pending_intents == 0 { round / 6 } else { 0 };
         // New events keep arriving, so every run has work when it is killed.
         world.sim.append(Stream::AuditEvents, 400);
         let mut child = world.spawn(&["run-once"], SMALL_BATCHES);
-        tokio::time::sleep(Duration::from_millis(rng.random_range(20..300))).await;
+        tokio::time::sleep(Duration::from_millis(
+            rng.random_range(20..300 * (1 + grow)),
+        ))
+        .await;
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             killed += 1;
