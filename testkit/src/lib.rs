@@ -1,11 +1,12 @@
 //! Test support shared by the workspace's integration tests: finding the installed test tools,
 //! free loopback ports, a real fake-gcs-server on loopback, a proxy in front of it (latency, faults
-//! and Cloud Storage's permission check), recording stand-ins for external commands such as
+//! and Cloud Storage's permission check), the Chronicle API's feed list, recording stand-ins for external commands such as
 //! `terraform` and `gcloud`, the real gcloud as an argument checker, and the local cloud
 //! (fake-gcs-server behind a permission-checking proxy per identity, the Pub/Sub emulator, the
 //! collector as a service, a `gcloud` shim).
 
 mod cargo_bin;
+mod chronicle;
 mod cloud_project;
 mod fake_gcs;
 mod gcloud_messages;
@@ -21,6 +22,7 @@ mod storage_proxy;
 mod tools;
 
 pub use cargo_bin::cargo_bin;
+pub use chronicle::{Chronicle, gcs_v2_feed};
 pub use cloud_project::{CloudProject, DEPLOYMENT_APIS};
 pub use fake_gcs::FakeGcs;
 pub use gcloud_messages::{ApiMessage, check_message};
