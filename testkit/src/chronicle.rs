@@ -77,6 +77,18 @@ impl Chronicle {
         name
     }
 
+    /// Sets the state of the instance's `index`th feed (in the order they were added), as SecOps
+    /// does when a fetch fails or a user disables the feed.
+    pub fn set_state(&self, parent: &str, index: usize, state: &str) {
+        let mut held = self.lock();
+        let feed = held
+            .instances
+            .get_mut(parent)
+            .and_then(|feeds| feeds.get_mut(index))
+            .expect("a feed the test added");
+        feed["state"] = serde_json::Value::String(state.to_owned());
+    }
+
     /// From now on every list is refused with 403 (or served again with `false`).
     pub fn deny(&self, denied: bool) {
         self.lock().denied = denied;

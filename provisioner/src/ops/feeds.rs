@@ -266,7 +266,7 @@ fn judge(config: &Config, expected: &crate::feed::Feed, found: Option<&Feed>) ->
 fn failure_text(feed: &Feed) -> String {
     let mut parts = Vec::new();
     if let Some(message) = feed.failure_msg.as_deref().filter(|m| !m.is_empty()) {
-        parts.push(message.to_owned());
+        parts.push(message.trim_end_matches('.').to_owned());
     }
     if let Some(d) = &feed.failure_details {
         if let Some(code) = &d.error_code {
