@@ -3,6 +3,7 @@
 
 pub mod chronicle;
 pub mod feeds;
+pub mod freshness;
 mod gcloud;
 mod logs;
 pub mod set_token;
