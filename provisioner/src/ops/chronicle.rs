@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use onepassword_events::secret::Secret;
 
 use crate::config::SecopsInstance;
-use crate::preflight::iam::{self, IamError};
+use crate::preflight::iam::{self, IamError, without_url};
 
 /// The variable that replaces the regional endpoint (tests, private endpoints), e.g.
 /// `http://127.0.0.1:8080/`. gcloud has no `api_endpoint_overrides` property for this API.
@@ -331,14 +331,6 @@ fn refusal(status: u16, body: &str, parent: &str) -> ChronicleError {
         },
         _ => ChronicleError::Failed { status, message },
     }
-}
-
-fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(&format!(" for url ({url})"), "");
-    }
-    text
 }
 
 #[cfg(test)]
