@@ -363,6 +363,109 @@ pub fn to_text(report: &FeedsReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::FeedVerdictCode::{self, *};
+    use super::{FeedsReport, judge_all};
+    use crate::ops::chronicle::Feed;
+
+    fn feed(display_name: &str, uri: &str, state: &str, http: Option<u16>) -> Feed {
+        serde_json::from_value(serde_json::json!({
+            "name": format!("projects/p/locations/us/instances/i/feeds/{display_name}"),
+            "displayName": display_name,
+            "state": state,
+            "failureDetails": http.map(|h| serde_json::json!({"httpErrorCode": h, "errorAction": "Check the bucket."})),
+            "details": {"feedSourceType": "GOOGLE_CLOUD_STORAGE_V2", "gcsV2Settings": {"bucketUri": uri}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_feed_found_by_name_that_reads_another_folder_fails_and_failures_get_their_own_step() {
+        let config = crate::config::parse(
+            "c.yaml",
+            "project_id: acme-secops-prod\nregion: us-central1\nstreams: [auditevents, signinattempts, itemusages]\nsecops:\n  source_deletion: on_success\n  instance:\n    project: acme-secops-prod\n    location: us\n    customer_id: 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\n",
+        )
+        .unwrap();
+        let instance = config.secops.instance.clone().unwrap();
+        let bucket = "gs://onepassword-audit-secops-logs";
+        let feeds = vec![
+            feed(
+                "1Password Audit Events Logs",
+                "gs://elsewhere/",
+                "ACTIVE",
+                None,
+            ),
+            feed(
+                "x",
+                &format!("{bucket}/onepassword-signinattempts/"),
+                "FAILED",
+                Some(404),
+            ),
+            feed(
+                "y",
+                &format!("{bucket}/onepassword-itemusages/"),
+                "SOMETHING_NEW",
+                None,
+            ),
+        ];
+        let FeedsReport::Checked { feeds, .. } = judge_all(
+            &config,
+            &config.accounts(),
+            &instance,
+            std::result::Result::Ok(feeds),
+        ) else {
+            panic!("checked");
+        };
+        let codes: Vec<FeedVerdictCode> = feeds.iter().map(|f| f.verdict).collect();
+        assert_eq!(codes, [Failed, Failed, UnknownState]);
+        assert!(
+            feeds[0]
+                .diagnosis
+                .contains("it reads gs://elsewhere/ instead of"),
+            "{}",
+            feeds[0].diagnosis
+        );
+        assert!(
+            feeds[1]
+                .next_step
+                .contains("check that gs://onepassword-audit-secops-logs exists"),
+            "{}",
+            feeds[1].next_step
+        );
+
+        let denied = vec![feed(
+            "z",
+            &format!("{bucket}/onepassword-audit/"),
+            "FAILED",
+            Some(403),
+        )];
+        let FeedsReport::Checked { feeds, .. } = judge_all(
+            &config,
+            &config.accounts(),
+            &instance,
+            std::result::Result::Ok(denied),
+        ) else {
+            panic!("checked");
+        };
+        // With ON_SUCCESS deletion SecOps also deletes, so the grant is objectUser; the feed's
+        // reader is unknown here (neither the feed nor the config names it).
+        assert!(
+            feeds[0].next_step.contains("roles/storage.objectUser"),
+            "{}",
+            feeds[0].next_step
+        );
+        assert!(
+            feeds[0].next_step.contains("Get Service Account"),
+            "{}",
+            feeds[0].next_step
+        );
+        assert_eq!(feeds[1].verdict, Missing);
+        assert!(
+            !FeedsReport::Checked {
+                instance: String::new(),
+                feeds
+            }
+            .ok()
+        );
+    }
 
     fn promised(code: FeedVerdictCode) -> (&'static str, bool) {
         match code {
