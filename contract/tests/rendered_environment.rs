@@ -11,14 +11,14 @@
 //!   gcloud parses first; `--set-env-vars` and `--set-secrets` are read with gcloud's own syntax.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use collector::config::{Settings, Sink, Vars};
 use contract::Stream;
 use contract::env;
 use provisioner::config::{self, Config};
 use provisioner::render::{self, Engine, RenderedFile};
-use testkit::{Reply, StandIns};
+use testkit::{Reply, StandIns, TerraformRoot};
 
 const EXAMPLES: [&str; 3] = ["minimal", "full", "accounts"];
 
@@ -160,17 +160,6 @@ fn check_against(
     settings
 }
 
-/// The values the rendered root passes the module, as Terraform variables (JSON).
-fn module_arguments(root_main: &str) -> serde_json::Value {
-    let root: serde_json::Value = hcl::from_str(root_main).unwrap();
-    let mut arguments = root["module"]["onepassword_secops"].clone();
-    arguments
-        .as_object_mut()
-        .expect("the root calls the module")
-        .remove("source");
-    arguments
-}
-
 /// What the module's layout and environment evaluate to with `arguments`.
 #[derive(Debug, serde::Deserialize)]
 struct Evaluated {
@@ -181,45 +170,15 @@ struct Evaluated {
 
 /// The module's `local.collector_env`, `local.token_env` and `local.feeds`, evaluated by Terraform.
 fn evaluate(module: &[RenderedFile], arguments: &serde_json::Value) -> Evaluated {
-    let dir = tempfile::tempdir().unwrap();
+    let mut root = TerraformRoot::new();
     for name in ["variables.tf", "layout.tf", "collector_env.tf"] {
         let path = format!("{}/{name}", render::files::TF_MODULE_DIR);
-        std::fs::write(dir.path().join(name), file(module, &path)).unwrap();
+        root = root.file(name, file(module, &path));
     }
-    std::fs::write(
-        dir.path().join("terraform.tfvars.json"),
-        arguments.to_string(),
-    )
-    .unwrap();
-    let mut console = Command::new(testkit::tool("terraform"))
-        .arg("console")
-        .current_dir(dir.path())
-        .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("terraform runs (Terraform 1.11 must be on PATH)");
-    use std::io::Write as _;
-    console
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
-            b"jsonencode({env = local.collector_env, tokens = local.token_env, feeds = local.feeds})\n",
-        )
-        .unwrap();
-    let out = console.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "terraform console: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Terraform prints the JSON text as a quoted string.
-    let quoted = String::from_utf8(out.stdout).unwrap();
-    let json: String = serde_json::from_str(quoted.trim()).unwrap();
-    serde_json::from_str(&json).unwrap()
+    let value = root
+        .variables(arguments)
+        .eval("{env = local.collector_env, tokens = local.token_env, feeds = local.feeds}");
+    serde_json::from_value(value).unwrap()
 }
 
 /// `pairs` of `{name, value}` as variables, each once.
@@ -263,7 +222,7 @@ fn the_terraform_engine_renders_an_environment_the_collector_accepts_and_agrees_
         let files = render::render(&config, Engine::Terraform).unwrap();
         let evaluated = evaluate(
             &files,
-            &module_arguments(file(&files, render::files::TF_MAIN)),
+            &testkit::module_arguments(file(&files, render::files::TF_MAIN)),
         );
         let vars = unique(&evaluated.env, "value");
         assert_eq!(vars[env::GCS_BUCKET], config.bucket.name, "{name}");
@@ -396,7 +355,7 @@ fn a_renamed_variable_or_a_wrong_folder_fails_these_checks() {
     let files = render::render(&config, Engine::Terraform).unwrap();
     let evaluated = evaluate(
         &files,
-        &module_arguments(file(&files, render::files::TF_MAIN)),
+        &testkit::module_arguments(file(&files, render::files::TF_MAIN)),
     );
     let rendered = unique(&evaluated.env, "value");
     let tokens = unique(&evaluated.tokens, "secret_id");

@@ -8,12 +8,13 @@
 mod support;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use provisioner::config::{self, Config};
 use provisioner::render::{self, Engine};
 use support::workspace;
+use testkit::TerraformRoot;
 
 fn example(name: &str) -> Config {
     config::load(&workspace().join(format!("provisioner/examples/{name}.yaml"))).unwrap()
@@ -27,23 +28,12 @@ fn module_arguments(config: &Config) -> serde_json::Value {
         .find(|f| f.path == render::files::TF_MAIN)
         .unwrap()
         .contents;
-    let root: serde_json::Value = hcl::from_str(main).unwrap();
-    let mut arguments = root["module"]["onepassword_secops"].clone();
-    arguments.as_object_mut().unwrap().remove("source");
-    arguments
+    testkit::module_arguments(main)
 }
 
 /// The locals of alerting.tf that name no resource, with the module's variables and layout, as a
 /// folder `terraform console` can evaluate without the provider.
-fn alerting_locals(arguments: &serde_json::Value) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for name in ["variables.tf", "layout.tf"] {
-        std::fs::copy(
-            workspace().join("terraform").join(name),
-            dir.path().join(name),
-        )
-        .unwrap();
-    }
+fn alerting_locals(arguments: &serde_json::Value) -> TerraformRoot {
     // The locals block as written (hcl-rs would not write the escaped quotes back), less each
     // attribute that names a resource: its lines up to the next attribute at the block's indent.
     let text = std::fs::read_to_string(workspace().join("terraform/alerting.tf")).unwrap();
@@ -76,42 +66,18 @@ fn alerting_locals(arguments: &serde_json::Value) -> tempfile::TempDir {
     }
     flush(&mut attribute, &mut kept);
     assert!(count >= 6, "{kept}");
-    std::fs::write(dir.path().join("alerting.tf"), kept).unwrap();
-    std::fs::write(
-        dir.path().join("terraform.tfvars.json"),
-        arguments.to_string(),
-    )
-    .unwrap();
-    dir
+    TerraformRoot::new()
+        .module_files(&["variables.tf", "layout.tf"])
+        .file("alerting.tf", &kept)
+        .variables(arguments)
 }
 
-/// `expression` evaluated by `terraform console` in `dir`, as a string.
-fn console(dir: &Path, expression: &str) -> String {
-    let mut child = Command::new(testkit::tool("terraform"))
-        .arg("console")
-        .current_dir(dir)
-        .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("terraform runs (Terraform 1.11 must be on PATH)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("jsonencode({expression})\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "terraform console {expression}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let quoted: String =
-        serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
-    serde_json::from_str(&quoted).unwrap()
+/// The string `expression` evaluates to in `root`.
+fn console(root: &TerraformRoot, expression: &str) -> String {
+    match root.eval(expression) {
+        serde_json::Value::String(text) => text,
+        other => panic!("{expression} is not a string: {other}"),
+    }
 }
 
 fn python() -> PathBuf {
@@ -187,7 +153,7 @@ fn the_silence_policy_needs_no_known_metric_and_its_query_parses() {
 
     for (name, config) in [("full", example("full")), ("accounts", example("accounts"))] {
         let dir = alerting_locals(&module_arguments(&config));
-        let query = console(dir.path(), "local.silence_query");
+        let query = console(&dir, "local.silence_query");
         let metric = if config.has_accounts() {
             "successful-account-runs"
         } else {
@@ -203,7 +169,7 @@ fn the_silence_policy_needs_no_known_metric_and_its_query_parses() {
                 && parsed.contains("monitored_resource=\"cloud_run_revision\""),
             "{name}: {parsed}"
         );
-        let window = console(dir.path(), "local.silence_window");
+        let window = console(&dir, "local.silence_window");
         assert!(query.contains(&format!("[{window}]")), "{query}");
         if config.has_accounts() {
             assert!(parsed.contains("account"), "{parsed}");
@@ -223,7 +189,7 @@ fn the_error_alert_matches_only_the_collectors_own_lines_in_both_engines() {
     for name in ["full", "accounts"] {
         let config = example(name);
         let dir = alerting_locals(&module_arguments(&config));
-        let own = console(dir.path(), "local.collector_own_logs");
+        let own = console(&dir, "local.collector_own_logs");
         assert!(
             own.contains(&format!(
                 "logName=\"projects/{}/logs/run.googleapis.com%2Fstdout\"",

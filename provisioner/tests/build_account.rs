@@ -6,12 +6,9 @@
 
 mod support;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use provisioner::config;
 use support::{bash, config_dir, lines, provision, stand_ins, text, workspace};
-use testkit::Reply;
+use testkit::{Reply, TerraformRoot};
 
 /// The module's `account_id` of the build account, evaluated by Terraform for `service_name`.
 fn terraform_account_id(service_name: &str) -> String {
@@ -34,35 +31,17 @@ fn terraform_account_id(service_name: &str) -> String {
         .unwrap()
         .expr()
         .to_string();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("main.tf"),
-        format!("variable \"service_name\" {{\n  type = string\n}}\n\noutput \"id\" {{\n  value = {expr}\n}}\n"),
-    )
-    .unwrap();
-    let mut console = Command::new(testkit::tool("terraform"))
-        .args(["console", &format!("-var=service_name={service_name}")])
-        .current_dir(dir.path())
-        .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("terraform runs (Terraform 1.11 must be on PATH)");
-    console
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{expr}\n").as_bytes())
-        .unwrap();
-    let out = console.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "terraform console: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap()
+    let value = TerraformRoot::new()
+        .file(
+            "main.tf",
+            "variable \"service_name\" {\n  type = string\n}\n",
+        )
+        .variables(&serde_json::json!({ "service_name": service_name }))
+        .eval(&expr);
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("{expr} is not a string: {value}"))
+        .to_owned()
 }
 
 #[test]

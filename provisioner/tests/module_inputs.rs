@@ -6,11 +6,12 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use provisioner::config;
 use provisioner::render::{self, Engine};
 use support::workspace;
+use testkit::TerraformRoot;
 
 /// The values the rendered root of `example` passes the module.
 fn arguments(example: &str) -> serde_json::Value {
@@ -22,33 +23,18 @@ fn arguments(example: &str) -> serde_json::Value {
         .find(|f| f.path == render::files::TF_MAIN)
         .unwrap()
         .contents;
-    let root: serde_json::Value = hcl::from_str(main).unwrap();
-    let mut arguments = root["module"]["onepassword_secops"].clone();
-    arguments.as_object_mut().unwrap().remove("source");
-    arguments
+    testkit::module_arguments(main)
 }
 
 /// Terraform's verdict on the module's variables with `arguments`: Ok, or its error output.
 fn validate(arguments: &serde_json::Value) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        workspace().join("terraform/variables.tf"),
-        dir.path().join("variables.tf"),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("terraform.tfvars.json"),
-        arguments.to_string(),
-    )
-    .unwrap();
+    let root = TerraformRoot::new()
+        .module_files(&["variables.tf"])
+        .variables(arguments);
     // `terraform plan` of a root holding only the variables: no provider to download, and unlike
     // `terraform console` it checks every variable's validations.
     let terraform = |args: &[&str]| {
-        Command::new(testkit::tool("terraform"))
-            .args(args)
-            .current_dir(dir.path())
-            .env("TF_IN_AUTOMATION", "1")
-            .env("CHECKPOINT_DISABLE", "1")
+        root.terraform(args)
             .stdin(Stdio::null())
             .output()
             .expect("terraform runs (Terraform 1.11 must be on PATH)")

@@ -1,5 +1,9 @@
-//! Day-2 operations against the live deployment, through `gcloud`: `status`, `verify`, `set-token`.
+//! Day-2 operations against the live deployment, through `gcloud` (and, for the SecOps feeds, the
+//! Chronicle API): `status`, `verify`, `set-token`.
 
+pub mod chronicle;
+pub mod feeds;
+pub mod freshness;
 mod gcloud;
 mod logs;
 pub mod set_token;

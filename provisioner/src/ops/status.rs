@@ -1,14 +1,22 @@
-//! `provision status`: per stream, the checkpoint and the last run, and the token's expiry.
+//! `provision status`: per account and stream, the checkpoint, the last runs and the freshness
+//! against the schedule ([`super::freshness`]), and the token's expiry.
 
 use chrono::{DateTime, Utc};
 use contract::checkpoint::Checkpoint;
 use contract::summary::FailureReason;
 use serde::Serialize;
 
+use super::freshness::{self, Freshness, StreamRun};
 use super::gcloud::{GcloudError, LOG_WINDOW_DAYS};
 use super::logs::{parse_run, summary_filter};
 use super::{Gcloud, RunRecord};
 use crate::config::{Account, Config};
+
+/// How many run summaries status reads (newest first), to find each stream's last successful run.
+pub const RUNS_READ: u32 = 50;
+
+/// How many of a stream's runs it shows.
+pub const RUNS_SHOWN: usize = 5;
 
 /// One stream's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,6 +46,14 @@ pub struct StreamStatus {
     pub last_run_reason: Option<FailureReason>,
     /// Events of this stream in the last run.
     pub last_run_events: Option<u64>,
+    /// This stream's last runs, newest first (at most [`RUNS_SHOWN`]).
+    pub recent_runs: Vec<StreamRun>,
+    /// When this stream's newest successful run was logged, among the last [`RUNS_READ`] runs.
+    pub last_success_at: Option<String>,
+    /// Its age, seconds.
+    pub last_success_age_seconds: Option<i64>,
+    /// Fresh, late (missed N runs) or stale, against the schedule.
+    pub freshness: Freshness,
 }
 
 /// The deployment's state.
@@ -57,6 +73,8 @@ pub struct Status {
     pub provisioner_version: String,
     /// Set when the deployed collector's version differs from this provisioner's: what to do.
     pub version_warning: Option<String>,
+    /// The schedule's longest gap between two runs, seconds.
+    pub schedule_interval_seconds: u64,
 }
 
 /// A warning when the collector reporting `deployed` is another release than this provisioner.
@@ -92,19 +110,40 @@ pub fn status(
     gcloud: &Gcloud,
     now: DateTime<Utc>,
 ) -> Result<Status, GcloudError> {
-    let last_run = gcloud
-        .logs(&summary_filter(config, None), 1)?
-        .first()
-        .and_then(parse_run);
-    let mut streams = Vec::new();
+    let entries = gcloud.logs(&summary_filter(config, None), RUNS_READ)?;
+    let mut checkpoints = Vec::new();
     for (account, stream) in accounts
         .iter()
         .flat_map(|a| a.streams.iter().map(move |s| (a, *s)))
     {
+        let key = account.checkpoint_key(config, stream);
+        checkpoints.push(gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))?);
+    }
+    Ok(assemble(config, accounts, &entries, &checkpoints, now))
+}
+
+/// The status from what was read: `entries`, the run summaries' log entries newest first (as
+/// `gcloud logging read --order desc --format json` gives them), and `checkpoints`, each stream's
+/// checkpoint text (`None`: no object) in the order of `accounts` and their streams, at `now`.
+pub fn assemble(
+    config: &Config,
+    accounts: &[Account],
+    entries: &[serde_json::Value],
+    checkpoints: &[Option<String>],
+    now: DateTime<Utc>,
+) -> Status {
+    let runs: Vec<RunRecord> = entries.iter().filter_map(parse_run).collect();
+    let last_run = runs.first().cloned();
+    let interval = crate::config::longest_interval_seconds(&config.schedule.cron);
+    let mut streams = Vec::new();
+    for ((account, stream), text) in accounts
+        .iter()
+        .flat_map(|a| a.streams.iter().map(move |s| (a, *s)))
+        .zip(checkpoints)
+    {
         let name = stream.name().to_owned();
         let key = account.checkpoint_key(config, stream);
-        let text = gcloud.cat(&format!("gs://{}/{key}", config.bucket.name))?;
-        let (checkpoint, checkpoint_error) = match &text {
+        let (checkpoint, checkpoint_error) = match text {
             None => (None, None),
             Some(text) => match Checkpoint::parse(&key, text.as_bytes()) {
                 Ok(checkpoint) => (Some(checkpoint), None),
@@ -114,6 +153,9 @@ pub fn status(
         let run = last_run
             .as_ref()
             .and_then(|r| r.stream_of(account.name.as_ref(), stream));
+        let history = freshness::history(&runs, account.name.as_ref(), stream);
+        let last_success = history.iter().find(|r| r.ok);
+        let last_success_age = last_success.and_then(|r| r.age_at(now));
         streams.push(StreamStatus {
             account: account.name.as_ref().map(ToString::to_string),
             has_checkpoint: text.is_some(),
@@ -135,6 +177,10 @@ pub fn status(
             last_run_outcome: run.map(|r| r.outcome.kind().to_owned()),
             last_run_reason: run.and_then(|r| r.outcome.failure()).map(|f| f.reason),
             last_run_events: run.map(|r| r.events),
+            last_success_at: last_success.map(|r| r.at.clone()),
+            last_success_age_seconds: last_success_age,
+            freshness: freshness::judge(&config.schedule.cron, last_success_age),
+            recent_runs: history.into_iter().take(RUNS_SHOWN).collect(),
             stream: name,
         });
     }
@@ -147,7 +193,7 @@ pub fn status(
     let collector_version = last_run
         .as_ref()
         .and_then(|r| r.line.collector_version.clone());
-    Ok(Status {
+    Status {
         streams,
         version_warning: version_warning(collector_version.as_deref()),
         collector_version,
@@ -155,10 +201,12 @@ pub fn status(
         last_run,
         token_expires_at,
         token_days_left,
-    })
+        schedule_interval_seconds: interval,
+    }
 }
 
-fn human_age(seconds: Option<i64>) -> String {
+/// An age for a person: `42 s`, `17 min`, `5 h`, `3 d`, or `-`.
+pub fn human_age(seconds: Option<i64>) -> String {
     match seconds {
         None => "-".into(),
         Some(s) if s < 120 => format!("{s} s"),
@@ -204,6 +252,37 @@ pub fn to_text(status: &Status) -> String {
             s.last_run_events.map_or("-".into(), |e| e.to_string()),
             s.last_run_outcome.as_deref().unwrap_or("-"),
             s.pending_intent.as_deref().unwrap_or("none"),
+        ));
+    }
+    out.push_str(&format!(
+        "\nfreshness against the schedule (runs at most {} apart):\n{}{:<15} {:>12}  {:<30} {}\n",
+        human_age(i64::try_from(status.schedule_interval_seconds).ok()),
+        account("account"),
+        "stream",
+        "last success",
+        "freshness",
+        "last runs, newest first (time UTC, outcome, events)"
+    ));
+    for s in &status.streams {
+        let runs = if s.recent_runs.is_empty() {
+            "none logged".to_owned()
+        } else {
+            s.recent_runs
+                .iter()
+                .map(|r| {
+                    let at = r.at.get(5..16).unwrap_or(&r.at).replace('T', " ");
+                    format!("{at} {} {}", r.outcome, r.events)
+                })
+                .collect::<Vec<_>>()
+                .join(" | ")
+        };
+        out.push_str(&format!(
+            "{}{:<15} {:>12}  {:<30} {}\n",
+            account(s.account.as_deref().unwrap_or_default()),
+            s.stream,
+            human_age(s.last_success_age_seconds),
+            s.freshness.describe(),
+            runs
         ));
     }
     for s in &status.streams {

@@ -1,5 +1,6 @@
 //! `provision verify`: force a run, wait for its summary in Cloud Logging, list the objects it
-//! wrote, and give each stream a verdict with a diagnosis and the next step.
+//! wrote, and give each stream a verdict with a diagnosis and the next step; then, with
+//! `secops.instance` set, read each SecOps feed's state through the Chronicle API ([`super::feeds`]).
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use serde::Serialize;
 use contract::Stream;
 use contract::summary::{FailureReason, Outcome, StreamSummary};
 
+use super::feeds::{self, FeedsReport};
 use super::gcloud::GcloudError;
 use super::logs::{ErrorRecord, collector_filter, parse_error, parse_run, summary_filter};
 use super::{Gcloud, RunRecord};
@@ -103,7 +105,9 @@ pub struct Verification {
     pub errors: Vec<String>,
     /// Per stream.
     pub streams: Vec<Verdict>,
-    /// Whether every stream works.
+    /// The SecOps feeds that read the streams' folders.
+    pub feeds: FeedsReport,
+    /// Whether every stream and every feed works.
     pub ok: bool,
 }
 
@@ -183,12 +187,14 @@ pub fn verify(
         }
         streams.push(v);
     }
-    let ok = streams.iter().all(|s| s.ok);
+    let feeds = feeds::check(config, accounts);
+    let ok = streams.iter().all(|s| s.ok) && feeds.ok();
     Ok(Verification {
         started_at,
         run,
         errors: errors.iter().map(ErrorRecord::text).collect(),
         streams,
+        feeds,
         ok,
     })
 }
@@ -400,6 +406,8 @@ pub fn to_text(v: &Verification) -> String {
             out.push_str(&format!("  new object: {object}\n"));
         }
     }
+    out.push('\n');
+    out.push_str(&feeds::to_text(&v.feeds));
     out.push_str(if v.ok {
         "\nthe pipeline works\n"
     } else {

@@ -139,7 +139,8 @@ pub fn held(
         })
 }
 
-fn without_url(error: &reqwest::Error) -> String {
+/// reqwest's message without the URL it appends (the URL is the caller's to tell).
+pub(crate) fn without_url(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     if let Some(url) = error.url() {
         text = text.replace(&format!(" for url ({url})"), "");
