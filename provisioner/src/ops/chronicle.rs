@@ -3,7 +3,8 @@
 //! answer `{"feeds": [Feed…], "nextPageToken": "…"}`:
 //! https://cloud.google.com/chronicle/docs/reference/rest/v1/projects.locations.instances.feeds/list),
 //! which needs `chronicle.feeds.list` on the instance. The endpoint is the instance's regional one,
-//! `https://{location}-chronicle.googleapis.com/`, or [`ENDPOINT_ENV`]'s value; the token is the
+//! `https://chronicle.{location}.rep.googleapis.com/` (the form the API reference's "Choose a
+//! location" gives for each location, `us` and `eu` included), or [`ENDPOINT_ENV`]'s value; the token is the
 //! caller's (`gcloud auth print-access-token`), held as a [`Secret`] and never shown.
 
 use serde::{Deserialize, Serialize};
@@ -244,7 +245,10 @@ pub fn parent(instance: &SecopsInstance) -> String {
 pub fn endpoint(instance: &SecopsInstance) -> String {
     match std::env::var(ENDPOINT_ENV) {
         Ok(value) if !value.trim().is_empty() => format!("{}/", value.trim().trim_end_matches('/')),
-        _ => format!("https://{}-chronicle.googleapis.com/", instance.location),
+        _ => format!(
+            "https://chronicle.{}.rep.googleapis.com/",
+            instance.location
+        ),
     }
 }
 
