@@ -164,6 +164,28 @@ variable "accounts_in_parallel" {
   }
 }
 
+variable "collector_cpu" {
+  description = "vCPUs of the collector's instance. Cloud Run allows fewer than 1 only with a concurrency of 1; the service runs with 2."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = contains(["1", "2", "4", "6", "8"], var.collector_cpu)
+    error_message = "collector_cpu must be 1, 2, 4, 6 or 8."
+  }
+}
+
+variable "collector_memory" {
+  description = "Memory of the collector's instance (512Mi at least; at most 4Gi with 1 vCPU, 8Gi with 2, 16Gi with 4, 24Gi with 6, 32Gi with 8; at least 2Gi with 4 vCPU, 4Gi with 6 or 8)."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.collector_memory))
+    error_message = "collector_memory must be a whole number of MiB or GiB, e.g. 512Mi or 1Gi."
+  }
+}
+
 variable "checkpoint_prefix" {
   description = "Folder of the collector's checkpoints, outside every feed prefix so SecOps never ingests them."
   type        = string

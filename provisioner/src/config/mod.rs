@@ -8,6 +8,7 @@ mod names;
 mod problem;
 mod regions;
 mod schema;
+mod sizing;
 mod validate;
 
 pub use accounts::{Account, AccountChoiceError, AccountEntry, MAX_ACCOUNTS, events_base_url};
@@ -19,6 +20,7 @@ pub use schema::{
     Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
     SourceDeletion, StorageClass, Terraform,
 };
+pub use sizing::{CONCURRENCY, DEFAULT_CPU, DEFAULT_MEMORY, cpu_count, memory_mib};
 pub use validate::validate;
 
 /// The commented starter written by `provision init`.
