@@ -68,7 +68,8 @@ fn the_collectors_size_is_checked_against_cloud_run() {
     );
     let too_little = error(&config("  cpu: 6\n  memory: 2Gi\n"));
     assert!(
-        too_little.contains("does not fit collector.cpu 6: Cloud Run takes from 4Gi to 24Gi with 6 vCPU"),
+        too_little
+            .contains("does not fit collector.cpu 6: Cloud Run takes from 4Gi to 24Gi with 6 vCPU"),
         "{too_little}"
     );
     let below = error(&config("  memory: 256Mi\n"));

@@ -174,7 +174,12 @@ fn every_gcloud_line_of_the_full_scripts_parses_in_both_branches() {
         .collect();
     assert_eq!(service_lines.len(), 2, "{service_lines:#?}");
     for line in service_lines {
-        for flag in ["--cpu 2", "--memory 1Gi", "--concurrency 2", "--max-instances 1"] {
+        for flag in [
+            "--cpu 2",
+            "--memory 1Gi",
+            "--concurrency 2",
+            "--max-instances 1",
+        ] {
             assert!(line.contains(flag), "{flag} not in {line}");
         }
     }

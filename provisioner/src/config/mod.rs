@@ -13,7 +13,7 @@ mod validate;
 
 pub use accounts::{Account, AccountChoiceError, AccountEntry, MAX_ACCOUNTS, events_base_url};
 pub use closed::{Closed, OneOf, spelling};
-pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, silence_seconds};
+pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, runs_per_year, silence_seconds};
 pub use problem::Problem;
 pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{

@@ -58,7 +58,9 @@ pub fn memory_mib(memory: &str) -> Option<u64> {
 }
 
 /// Accepts `cpu: 1` as well as `cpu: "1"` (and any scalar) as a string, for validation to judge.
-pub(super) fn scalar_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(super) fn scalar_string<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Scalar {
@@ -76,10 +78,7 @@ pub(super) fn scalar_string<'de, D: Deserializer<'de>>(deserializer: D) -> Resul
 /// Every problem of `collector.cpu` and `collector.memory`.
 pub fn problems(cpu: &str, memory: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let fractional = cpu
-        .trim()
-        .parse::<f64>()
-        .is_ok_and(|x| x > 0.0 && x < 1.0);
+    let fractional = cpu.trim().parse::<f64>().is_ok_and(|x| x > 0.0 && x < 1.0);
     let count = cpu_count(cpu);
     if count.is_none() {
         let rule = if fractional {

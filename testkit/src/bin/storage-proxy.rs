@@ -76,7 +76,11 @@ async fn main() -> ExitCode {
     };
     proxy.set_delay(Duration::from_millis(delay));
     if let Some(path) = request_log {
-        match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
             Ok(file) => proxy.set_request_log(file),
             Err(e) => {
                 eprintln!("storage-proxy: cannot open the request log {path}: {e}");
