@@ -272,3 +272,65 @@ fn provision_cost_prints_json() {
     assert!(json["runs_per_month"].as_f64().unwrap() > 0.0);
     assert!(json["prices_read"].is_string());
 }
+
+/// The measurement end to end: the script runs the real collector against the local cloud and
+/// writes units the estimate reads (unoptimized binaries, a quick run; shellcheck finds nothing).
+#[test]
+fn the_measurement_script_writes_units_the_estimate_reads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script = root.join("scripts/measure-run-cost.sh");
+    let lint = std::process::Command::new(testkit::tool("shellcheck"))
+        .arg("-x")
+        .arg(&script)
+        .current_dir(&root)
+        .output()
+        .expect("shellcheck is needed: run scripts/install-test-deps.sh");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stdout)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run-units.json");
+    let run = std::process::Command::new("bash")
+        .arg(&script)
+        .env("MEASURE_PROFILE", "dev")
+        .env("MEASURE_RUNS", "2")
+        .env("MEASURE_EVENTS", "250")
+        .env("MEASURE_OUT", &out)
+        .env("TESTKIT_FAKE_GCS_SERVER", testkit::tool("fake-gcs-server"))
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let units = RunUnits::parse(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        units.command.contains("MEASURE_EVENTS=250"),
+        "{}",
+        units.command
+    );
+    assert_eq!((units.empty.events, units.typical.events), (0, 250));
+    // An empty run reads the checkpoint and writes nothing; a run with events writes the object
+    // and the checkpoint.
+    assert_eq!((units.empty.class_a, units.empty.class_b), (0, 1));
+    assert_eq!(units.empty.objects_written, 0);
+    assert_eq!(units.typical.objects_written, 1);
+    assert!(units.typical.class_a >= 2, "{:?}", units.typical);
+    assert!(
+        units.typical.bytes_written > 250 * 100,
+        "{:?}",
+        units.typical
+    );
+    assert!(units.empty.log_bytes > 0 && units.instance_start.startup_ms > 0.0);
+    let starter = config::parse("starter.yaml", config::STARTER).unwrap();
+    cost::estimate(
+        &starter,
+        &units,
+        &PriceTable::parse(cost::PRICES).unwrap(),
+        Options::default(),
+    )
+    .unwrap();
+}
