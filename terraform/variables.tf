@@ -184,6 +184,16 @@ variable "collector_memory" {
     condition     = can(regex("^[0-9]+(Mi|Gi)$", var.collector_memory))
     error_message = "collector_memory must be a whole number of MiB or GiB, e.g. 512Mi or 1Gi."
   }
+
+  # Cloud Run's memory range for the vCPUs (512Mi is its least in the second generation environment).
+  validation {
+    condition = try(
+      tonumber(regex("^[0-9]+", var.collector_memory)) * (endswith(var.collector_memory, "Gi") ? 1024 : 1) >= lookup({ "1" = 512, "2" = 512, "4" = 2048, "6" = 4096, "8" = 4096 }, var.collector_cpu, 512)
+      && tonumber(regex("^[0-9]+", var.collector_memory)) * (endswith(var.collector_memory, "Gi") ? 1024 : 1) <= lookup({ "1" = 4096, "2" = 8192, "4" = 16384, "6" = 24576, "8" = 32768 }, var.collector_cpu, 32768),
+      true
+    )
+    error_message = "collector_memory must fit collector_cpu: 512Mi to 4Gi with 1 vCPU, to 8Gi with 2, 2Gi to 16Gi with 4, 4Gi to 24Gi with 6, 4Gi to 32Gi with 8."
+  }
 }
 
 variable "checkpoint_prefix" {
