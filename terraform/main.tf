@@ -229,9 +229,11 @@ resource "google_cloud_run_v2_service" "collector" {
   deletion_protection = false
 
   template {
-    service_account                  = google_service_account.collector.email
-    timeout                          = "600s"
-    max_instance_request_concurrency = 1
+    service_account = google_service_account.collector.email
+    timeout         = "600s"
+    # 2: a tick that arrives while a run is in progress reaches the collector, which answers it and
+    # lets the running run cover it, instead of Cloud Run answering 429 to Pub/Sub.
+    max_instance_request_concurrency = 2
 
     scaling {
       min_instance_count = 0
@@ -250,8 +252,8 @@ resource "google_cloud_run_v2_service" "collector" {
       resources {
         cpu_idle = true
         limits = {
-          cpu    = "1"
-          memory = "512Mi"
+          cpu    = var.collector_cpu
+          memory = var.collector_memory
         }
       }
 

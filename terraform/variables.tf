@@ -164,6 +164,38 @@ variable "accounts_in_parallel" {
   }
 }
 
+variable "collector_cpu" {
+  description = "vCPUs of the collector's instance. Cloud Run allows fewer than 1 only with a concurrency of 1; the service runs with 2."
+  type        = string
+  default     = "1"
+
+  validation {
+    condition     = contains(["1", "2", "4", "6", "8"], var.collector_cpu)
+    error_message = "collector_cpu must be 1, 2, 4, 6 or 8."
+  }
+}
+
+variable "collector_memory" {
+  description = "Memory of the collector's instance (512Mi at least; at most 4Gi with 1 vCPU, 8Gi with 2, 16Gi with 4, 24Gi with 6, 32Gi with 8; at least 2Gi with 4 vCPU, 4Gi with 6 or 8)."
+  type        = string
+  default     = "512Mi"
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi)$", var.collector_memory))
+    error_message = "collector_memory must be a whole number of MiB or GiB, e.g. 512Mi or 1Gi."
+  }
+
+  # Cloud Run's memory range for the vCPUs (512Mi is its least in the second generation environment).
+  validation {
+    condition = try(
+      tonumber(regex("^[0-9]+", var.collector_memory)) * (endswith(var.collector_memory, "Gi") ? 1024 : 1) >= lookup({ "1" = 512, "2" = 512, "4" = 2048, "6" = 4096, "8" = 4096 }, var.collector_cpu, 512)
+      && tonumber(regex("^[0-9]+", var.collector_memory)) * (endswith(var.collector_memory, "Gi") ? 1024 : 1) <= lookup({ "1" = 4096, "2" = 8192, "4" = 16384, "6" = 24576, "8" = 32768 }, var.collector_cpu, 32768),
+      true
+    )
+    error_message = "collector_memory must fit collector_cpu: 512Mi to 4Gi with 1 vCPU, to 8Gi with 2, 2Gi to 16Gi with 4, 4Gi to 24Gi with 6, 4Gi to 32Gi with 8."
+  }
+}
+
 variable "checkpoint_prefix" {
   description = "Folder of the collector's checkpoints, outside every feed prefix so SecOps never ingests them."
   type        = string
@@ -228,9 +260,9 @@ variable "scheduler_job_name" {
 }
 
 variable "schedule" {
-  description = "Cron schedule of collection runs."
+  description = "Cron schedule of collection runs (every minute by default: an empty run costs one storage read and 100 ms of billed time)."
   type        = string
-  default     = "0 * * * *"
+  default     = "* * * * *"
 
   validation {
     condition     = length(split(" ", trimspace(var.schedule))) == 5

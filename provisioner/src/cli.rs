@@ -30,6 +30,12 @@ pub enum Command {
     ///
     /// Example: provision plan --config onepassword-secops.yaml
     Plan(RunArgs),
+    /// The monthly cost of the configured accounts, streams, schedule and size, before deploying:
+    /// per-run units measured by scripts/measure-run-cost.sh times the runs the schedule makes,
+    /// priced from the dated table in provisioner/data/prices.yaml, free tiers noted.
+    ///
+    /// Examples: provision cost; provision cost --format json; provision cost --event-driven-feed
+    Cost(CostArgs),
     /// Check, read-only, everything known to stop a deployment half-way, and report it all with fixes.
     ///
     /// The caller's IAM permissions for each phase (Resource Manager testIamPermissions), billing,
@@ -221,6 +227,15 @@ pub struct CheckTokenArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Count the bucket notifications of an event-driven SecOps feed (one per object written).
+    #[arg(long)]
+    pub event_driven_feed: bool,
 }
 
 #[derive(Debug, Args)]

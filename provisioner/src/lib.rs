@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod cost;
 pub mod feed;
 pub mod ops;
 pub mod preflight;

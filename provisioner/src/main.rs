@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Parser as _;
 use provisioner::commands::{self, apply, check_token, deploy, destroy, init, plan, render};
 use provisioner::config::{self, Config};
-use provisioner::{feed, ops, token};
+use provisioner::{cost, feed, ops, token};
 use serde::Serialize;
 
 use cli::{Command, Format};
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Render(args) => cmd_render(args),
         Command::Preflight(args) => cmd_preflight(args),
         Command::Plan(args) => cmd_plan(args),
+        Command::Cost(args) => cmd_cost(args),
         Command::Apply(args) => cmd_apply(args),
         Command::Destroy(args) => cmd_destroy(args),
         Command::Deploy(args) => cmd_deploy(args),
@@ -113,6 +114,18 @@ fn cmd_preflight(args: &cli::PreflightArgs) -> anyhow::Result<ExitCode> {
 fn cmd_plan(args: &cli::RunArgs) -> anyhow::Result<ExitCode> {
     let config = load(&args.config)?;
     plan::plan(&config, args.engine.into(), &args.out, args.skip_preflight)?;
+    let estimate = cost::shipped_estimate(&config, cost::Options::default())?;
+    print!("\n{}", cost::text(&estimate));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_cost(args: &cli::CostArgs) -> anyhow::Result<ExitCode> {
+    let config = load(&args.format.config)?;
+    let options = cost::Options {
+        event_driven_feed: args.event_driven_feed,
+    };
+    let estimate = cost::shipped_estimate(&config, options)?;
+    print(args.format.format, &estimate, cost::text)?;
     Ok(ExitCode::SUCCESS)
 }
 

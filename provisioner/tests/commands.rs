@@ -611,6 +611,16 @@ fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_n
         "plan with gcloud only checks the script's syntax"
     );
     assert!(String::from_utf8_lossy(&plan.stderr).contains("[1/1] check the gcloud script"));
+    // The plan ends with the monthly cost estimate, as `provision cost` prints it.
+    let stdout = String::from_utf8_lossy(&plan.stdout);
+    let cost = provision(dir.path(), &s, &["cost"], None);
+    assert!(cost.status.success());
+    let estimate = String::from_utf8_lossy(&cost.stdout);
+    assert!(
+        estimate.starts_with("Monthly cost estimate for "),
+        "{estimate}"
+    );
+    assert!(stdout.ends_with(estimate.as_ref()), "{stdout}");
 
     let destroy = provision(dir.path(), &s, &["destroy", "--engine", "gcloud"], None);
     assert!(

@@ -37,6 +37,46 @@ colour: blue
 }
 
 #[test]
+fn the_collectors_size_is_checked_against_cloud_run() {
+    let config = |sizing: &str| {
+        format!("project_id: acme-secops-prod\nregion: us-central1\ncollector:\n{sizing}")
+    };
+    for ok in [
+        "  cpu: 1\n  memory: 512Mi\n",
+        "  cpu: \"2\"\n  memory: 8Gi\n",
+        "  cpu: 4\n  memory: 2Gi\n",
+        "  cpu: 8\n  memory: 32Gi\n",
+    ] {
+        let text = config(ok);
+        let parsed = config::parse("test.yaml", &text);
+        assert!(parsed.is_ok(), "{ok}: {:?}", parsed.err());
+    }
+    let fractional = error(&config("  cpu: 0.5\n  memory: 512Mi\n"));
+    assert_eq!(
+        fractional,
+        "test.yaml has 1 problem(s):\n  - collector.cpu: \"0.5\" is less than 1 vCPU, which Cloud Run allows only with a concurrency of 1; the collector is deployed with a concurrency of 2 (a tick during a run must reach it): use 1, 2, 4, 6 or 8"
+    );
+    let both = error(&config("  cpu: 3\n  memory: 1.5Gi\n"));
+    assert_eq!(
+        both,
+        "test.yaml has 2 problem(s):\n  - collector.cpu: \"3\" is not a vCPU count Cloud Run accepts: use 1, 2, 4, 6 or 8\n  - collector.memory: \"1.5Gi\" is not a memory size: a whole number of MiB or GiB, e.g. 512Mi, 1Gi"
+    );
+    let too_much = error(&config("  cpu: 1\n  memory: 16Gi\n"));
+    assert!(
+        too_much.contains("collector.memory: \"16Gi\" does not fit collector.cpu 1: Cloud Run takes at most 4Gi with 1 vCPU"),
+        "{too_much}"
+    );
+    let too_little = error(&config("  cpu: 6\n  memory: 2Gi\n"));
+    assert!(
+        too_little
+            .contains("does not fit collector.cpu 6: Cloud Run takes from 4Gi to 24Gi with 6 vCPU"),
+        "{too_little}"
+    );
+    let below = error(&config("  memory: 256Mi\n"));
+    assert!(below.contains("is less than 512Mi"), "{below}");
+}
+
+#[test]
 fn malformed_yaml_names_the_location() {
     let message = error("project_id: [unclosed\n");
     assert!(
@@ -86,6 +126,8 @@ const STRING_FIELDS: &[&str] = &[
     "collector.image",
     "collector.version",
     "collector.release_image",
+    "collector.cpu",
+    "collector.memory",
     "secret",
     "terraform.state_bucket",
     "terraform.state_prefix",

@@ -163,6 +163,26 @@ fn every_gcloud_line_of_the_full_scripts_parses_in_both_branches() {
             "{needle} not in {lines:#?}"
         );
     }
+    // The config's size (collector.cpu 2, collector.memory 1Gi) and concurrency 2, on create and
+    // update alike, as the real gcloud parsed them.
+    let service_lines: Vec<&String> = created
+        .iter()
+        .chain(&updated)
+        .filter(|l| {
+            l.starts_with("gcloud run deploy") || l.starts_with("gcloud run services update")
+        })
+        .collect();
+    assert_eq!(service_lines.len(), 2, "{service_lines:#?}");
+    for line in service_lines {
+        for flag in [
+            "--cpu 2",
+            "--memory 1Gi",
+            "--concurrency 2",
+            "--max-instances 1",
+        ] {
+            assert!(line.contains(flag), "{flag} not in {line}");
+        }
+    }
 }
 
 #[test]

@@ -113,6 +113,28 @@ fn the_module_refuses_what_provision_refuses() {
     let mut a = arguments("minimal");
     a["bucket_name"] = serde_json::json!(long);
     validate(&a).unwrap();
+
+    // The instance's size, as collector.cpu and collector.memory are checked.
+    for (cpu, memory, message) in [
+        ("0.5", "512Mi", "collector_cpu must be 1, 2, 4, 6 or 8"),
+        (
+            "1",
+            "1.5Gi",
+            "collector_memory must be a whole number of MiB or GiB",
+        ),
+        ("1", "8Gi", "collector_memory must fit collector_cpu"),
+        ("1", "256Mi", "collector_memory must fit collector_cpu"),
+        ("4", "1Gi", "collector_memory must fit collector_cpu"),
+    ] {
+        let mut a = arguments("full");
+        a["collector_cpu"] = serde_json::json!(cpu);
+        a["collector_memory"] = serde_json::json!(memory);
+        refused(&a, message);
+    }
+    let mut a = arguments("full");
+    a["collector_cpu"] = serde_json::json!("8");
+    a["collector_memory"] = serde_json::json!("32Gi");
+    validate(&a).unwrap();
 }
 
 /// The resources `data.google_project.this` waits for have no count or for_each: nothing the

@@ -63,7 +63,7 @@ fn the_starter_config_round_trips_to_the_guides_defaults() {
             config.schedule.cron.as_str(),
             config.schedule.time_zone.as_str()
         ),
-        ("0 * * * *", "UTC")
+        ("* * * * *", "UTC")
     );
     assert_eq!(config.streams(), [onepassword_events::Stream::AuditEvents]);
     assert_eq!(config.events_base_url(), "https://events.1password.com");

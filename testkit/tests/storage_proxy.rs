@@ -328,3 +328,39 @@ async fn access_changed_at_run_time_applies_from_the_next_request() {
     );
     assert_eq!(gcs.list(BUCKET, "").await, ["a", "c"]);
 }
+
+#[tokio::test]
+async fn the_request_log_records_each_request_as_the_cost_measurement_reads_it() {
+    let gcs = FakeGcs::start().await;
+    gcs.create_bucket(BUCKET).await;
+    let proxy = StorageProxy::start(&gcs.endpoint()).await.unwrap();
+    let endpoint = proxy.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("requests.log");
+    // Not recorded: the log is set after this request.
+    assert_eq!(upload(&endpoint, "before").await, Ok(200));
+    proxy.set_request_log(std::fs::File::create(&path).unwrap());
+
+    assert_eq!(upload(&endpoint, "a/b").await, Ok(200));
+    let client = reqwest::Client::new();
+    for url in [
+        format!("{endpoint}/storage/v1/b/{BUCKET}/o?prefix=a%2F"),
+        format!("{endpoint}/storage/v1/b/{BUCKET}/o/a%2Fb?alt=media"),
+    ] {
+        assert!(client.get(url).send().await.unwrap().status().is_success());
+    }
+    let lines: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            format!("POST /upload/storage/v1/b/{BUCKET}/o?uploadType=media&name=a%2Fb 17"),
+            format!("GET /storage/v1/b/{BUCKET}/o?prefix=a%2F 0"),
+            format!("GET /storage/v1/b/{BUCKET}/o/a%2Fb?alt=media 0"),
+        ]
+    );
+    assert_eq!(proxy.request_count(), 4, "the log counts nothing itself");
+}

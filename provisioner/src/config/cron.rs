@@ -105,6 +105,51 @@ pub fn longest_interval_seconds(expression: &str) -> u64 {
     if longest == 0 { 86_400 } else { longest * 60 }
 }
 
+/// How many times a valid cron expression fires in a year (2026, 365 days; day of month and day of
+/// week combined as cron combines them). `None` for an expression that is not five fields.
+pub fn runs_per_year(expression: &str) -> Option<u64> {
+    let fields: Vec<&str> = expression.split_whitespace().collect();
+    if fields.len() != 5 {
+        return None;
+    }
+    let minutes = dedup(field_values(fields[0], 0, 59));
+    let hours = dedup(field_values(fields[1], 0, 23));
+    let days = field_values(fields[2], 1, 31);
+    let months = field_values(fields[3], 1, 12);
+    let weekdays: Vec<u32> = field_values(fields[4], 0, 7)
+        .into_iter()
+        .map(|d| d % 7)
+        .collect();
+    let (any_day, any_weekday) = (fields[2] == "*", fields[4] == "*");
+    const MONTH_DAYS: [u32; 12] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    // 2026-01-01 is a Thursday (weekday 4, Sunday being 0).
+    let mut weekday = 4u32;
+    let mut firing_days = 0u64;
+    for (month, length) in (1u32..).zip(MONTH_DAYS) {
+        for day in 1..=length {
+            let day_match = days.contains(&day);
+            let weekday_match = weekdays.contains(&weekday);
+            let day_ok = match (any_day, any_weekday) {
+                (true, true) => true,
+                (true, false) => weekday_match,
+                (false, true) => day_match,
+                (false, false) => day_match || weekday_match,
+            };
+            if day_ok && months.contains(&month) {
+                firing_days += 1;
+            }
+            weekday = (weekday + 1) % 7;
+        }
+    }
+    Some(firing_days * hours.len() as u64 * minutes.len() as u64)
+}
+
+fn dedup(mut values: Vec<u32>) -> Vec<u32> {
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
 /// A five-field cron expression, as Cloud Scheduler takes it.
 pub fn valid_cron(expression: &str) -> bool {
     let fields: Vec<&str> = expression.split_whitespace().collect();
@@ -131,6 +176,21 @@ mod tests {
             (14 + 24 * 2) * 3600,
             "Friday 18:00 to Monday 08:00"
         );
+    }
+
+    #[test]
+    fn runs_in_a_year() {
+        assert_eq!(runs_per_year("* * * * *"), Some(365 * 24 * 60));
+        assert_eq!(runs_per_year("*/5 * * * *"), Some(365 * 24 * 12));
+        assert_eq!(runs_per_year("0 * * * *"), Some(365 * 24));
+        assert_eq!(
+            runs_per_year("0,30 8-18 * * 1-5"),
+            Some(261 * 11 * 2),
+            "2026 has 261 weekdays"
+        );
+        assert_eq!(runs_per_year("0 0 1 * *"), Some(12));
+        assert_eq!(runs_per_year("0 0 * 2 *"), Some(28));
+        assert_eq!(runs_per_year("every hour"), None);
     }
 
     #[test]

@@ -8,17 +8,19 @@ mod names;
 mod problem;
 mod regions;
 mod schema;
+mod sizing;
 mod validate;
 
 pub use accounts::{Account, AccountChoiceError, AccountEntry, MAX_ACCOUNTS, events_base_url};
 pub use closed::{Closed, OneOf, spelling};
-pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, silence_seconds};
+pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, runs_per_year, silence_seconds};
 pub use problem::Problem;
 pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{
     Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
     SourceDeletion, StorageClass, Terraform,
 };
+pub use sizing::{CONCURRENCY, DEFAULT_CPU, DEFAULT_MEMORY, cpu_count, memory_mib};
 pub use validate::validate;
 
 /// The commented starter written by `provision init`.

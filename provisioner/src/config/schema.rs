@@ -37,8 +37,10 @@ fn d_topic() -> String {
 fn d_job() -> String {
     "onepassword-audit-collector-hourly".into()
 }
+/// Every minute: an empty run costs one storage read and a billed 100 ms (`provision cost`, README
+/// "Cost"), so minute-level freshness costs cents a month; the guide collects hourly.
 fn d_cron() -> String {
-    "0 * * * *".into()
+    "* * * * *".into()
 }
 fn d_tz() -> String {
     "UTC".into()
@@ -361,6 +363,12 @@ pub struct Collector {
     pub lookback_hours: u32,
     /// ACCOUNTS_IN_PARALLEL: with several accounts, how many are collected at once.
     pub accounts_in_parallel: u32,
+    /// vCPUs of the service's instance: 1, 2, 4, 6 or 8.
+    #[serde(deserialize_with = "super::sizing::scalar_string")]
+    pub cpu: String,
+    /// Memory of the service's instance, e.g. `512Mi`, `1Gi`.
+    #[serde(deserialize_with = "super::sizing::scalar_string")]
+    pub memory: String,
 }
 
 impl Default for Collector {
@@ -375,6 +383,8 @@ impl Default for Collector {
             page_size: d_page_size(),
             lookback_hours: d_lookback(),
             accounts_in_parallel: contract::env::ACCOUNTS_IN_PARALLEL.default as u32,
+            cpu: super::sizing::DEFAULT_CPU.to_owned(),
+            memory: super::sizing::DEFAULT_MEMORY.to_owned(),
         }
     }
 }

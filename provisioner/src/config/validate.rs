@@ -306,6 +306,9 @@ fn collector(config: &Config, check: Check<'_>) {
         &config.collector.lookback_hours.to_string(),
         "must be between 1 and 8760 hours",
     );
+    for problem in super::sizing::problems(&config.collector.cpu, &config.collector.memory) {
+        check(false, &problem.key, &problem.value, &problem.rule);
+    }
 }
 
 /// `secret`: the Secret Manager secret of the token.

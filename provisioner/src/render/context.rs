@@ -66,6 +66,11 @@ pub struct Context {
     /// Every secret holding a token (one, or one per account).
     secret_ids: Vec<String>,
     accounts_in_parallel: u32,
+    /// `collector.cpu` and `collector.memory`: the instance's limits.
+    cpu: String,
+    memory: String,
+    /// Maximum concurrent requests per instance.
+    concurrency: u32,
     /// With several accounts, each (in the config's order); empty with one.
     accounts: Vec<AccountContext>,
 }
@@ -182,6 +187,9 @@ impl Context {
                 .map(|(_, secret)| secret)
                 .collect(),
             accounts_in_parallel: config.collector.accounts_in_parallel,
+            cpu: config.collector.cpu.trim().to_owned(),
+            memory: config.collector.memory.trim().to_owned(),
+            concurrency: crate::config::CONCURRENCY,
             accounts,
         }
     }

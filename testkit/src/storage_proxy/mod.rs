@@ -49,6 +49,9 @@ struct State {
     access: Access,
     faults: Faults,
     requests: u64,
+    /// Where each request is recorded as `METHOD PATH?QUERY BODY_BYTES`, one line each (for the cost
+    /// measurement, which sorts them into Cloud Storage's operation classes).
+    log: Option<std::fs::File>,
 }
 
 #[derive(Debug)]
@@ -172,6 +175,7 @@ impl StorageProxy {
                 access,
                 faults: Faults::new(),
                 requests: 0,
+                log: None,
             }),
         });
         let serving = shared.clone();
@@ -243,6 +247,12 @@ impl StorageProxy {
         self.shared.lock().faults.injected(fault)
     }
 
+    /// Records every request from now on in `file`, one line each: `METHOD PATH?QUERY BODY_BYTES`
+    /// (the body size from `Content-Length`, 0 without one).
+    pub fn set_request_log(&self, file: std::fs::File) {
+        self.shared.lock().log = Some(file);
+    }
+
     /// Requests received so far, denied ones included.
     pub fn request_count(&self) -> u64 {
         self.shared.lock().requests
@@ -280,6 +290,7 @@ async fn handle(
         *request.method(),
         hyper::Method::POST | hyper::Method::PUT | hyper::Method::PATCH
     );
+    record(shared, &request);
     let (delay, admission) = shared.admit(permission, is_write);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -316,6 +327,23 @@ async fn handle(
             "injected: connection dropped after forwarding".into(),
         )),
         _ => Ok(forwarded.unwrap_or_else(|e| answer(StatusCode::BAD_GATEWAY, &e.0))),
+    }
+}
+
+/// Appends `request`'s line to the request log, if one is set.
+fn record(shared: &Shared, request: &Request<Incoming>) {
+    use std::io::Write as _;
+    let mut state = shared.lock();
+    if let Some(log) = state.log.as_mut() {
+        let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+        let bytes = request
+            .headers()
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        // A lost line shows as a missing count in the measurement, never as a failed request.
+        let _ = writeln!(log, "{} {target} {bytes}", request.method());
     }
 }
 
