@@ -31,11 +31,14 @@ fn arguments(example: &str) -> serde_json::Value {
 /// Terraform's verdict on the module's variables with `arguments`: Ok, or its error output.
 fn validate(arguments: &serde_json::Value) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        workspace().join("terraform/variables.tf"),
-        dir.path().join("variables.tf"),
-    )
-    .unwrap();
+    // Every file of variables: variables.tf, and feed_variables.tf (the SecOps feed's kind).
+    for name in ["variables.tf", "feed_variables.tf"] {
+        std::fs::copy(
+            workspace().join("terraform").join(name),
+            dir.path().join(name),
+        )
+        .unwrap();
+    }
     std::fs::write(
         dir.path().join("terraform.tfvars.json"),
         arguments.to_string(),
@@ -84,7 +87,7 @@ fn refused(arguments: &serde_json::Value, message: &str) {
 
 #[test]
 fn the_module_accepts_every_render() {
-    for example in ["minimal", "full", "accounts"] {
+    for example in ["minimal", "full", "accounts", "event_driven"] {
         validate(&arguments(example)).unwrap_or_else(|e| panic!("{example}: {e}"));
     }
 }
@@ -126,6 +129,16 @@ fn the_module_refuses_what_provision_refuses() {
     validate(&a).unwrap();
     let mut a = arguments("minimal");
     a["bucket_name"] = serde_json::json!(long);
+    validate(&a).unwrap();
+
+    // A feed kind the module does not know, and a topic too long for the feeds' subscriptions.
+    let mut a = arguments("event_driven");
+    a["secops_feed"] = serde_json::json!("event-driven");
+    refused(&a, "secops_feed must be storage_v2 or event_driven");
+    let mut a = arguments("event_driven");
+    a["topic_name"] = serde_json::json!(format!("t{}", "x".repeat(208)));
+    refused(&a, "topic_name must be at most 208 characters");
+    a["secops_feed"] = serde_json::json!("storage_v2");
     validate(&a).unwrap();
 }
 

@@ -159,7 +159,11 @@ pub fn cron_problem(expression: &str) -> Option<String> {
             "is empty: give {FORM}, e.g. \"0 * * * *\" for every hour"
         ));
     }
-    if let Some(word) = trimmed.split_whitespace().next().filter(|w| w.starts_with('@')) {
+    if let Some(word) = trimmed
+        .split_whitespace()
+        .next()
+        .filter(|w| w.starts_with('@'))
+    {
         return Some(match macro_equivalent(word) {
             Some(five) => format!(
                 "is the macro {word}, which Cloud Scheduler does not take: write it as {FORM}, \"{five}\""
@@ -218,7 +222,8 @@ pub fn cron_problem(expression: &str) -> Option<String> {
 }
 
 /// A five-field cron expression, as Cloud Scheduler takes it.
-pub fn valid_cron(expression: &str) -> bool {
+#[cfg(test)]
+fn valid_cron(expression: &str) -> bool {
     cron_problem(expression).is_none()
 }
 
@@ -290,9 +295,15 @@ mod tests {
     #[test]
     fn each_refusal_says_why_and_how_to_fix_it() {
         for (cron, says) in [
-            ("*/30 * * * * *", "a seconds field (a schedule faster than once a minute)"),
+            (
+                "*/30 * * * * *",
+                "a seconds field (a schedule faster than once a minute)",
+            ),
             ("0 0 * * * * 2027", "has 7 fields"),
-            ("@hourly", "write it as five fields: minute hour day-of-month month day-of-week, \"0 * * * *\""),
+            (
+                "@hourly",
+                "write it as five fields: minute hour day-of-month month day-of-week, \"0 * * * *\"",
+            ),
             ("@daily", "\"0 0 * * *\""),
             ("@every 30s", "at most once a minute"),
             ("@reboot", "Cloud Scheduler does not take"),
@@ -302,7 +313,10 @@ mod tests {
             ("60 * * * *", "minute field \"60\", which is not 0-59"),
             ("* 24 * * *", "hour field \"24\", which is not 0-23"),
             ("* * 0 * *", "day-of-month field \"0\", which is not 1-31"),
-            ("* * * 13 *", "month field \"13\", which is not 1-12 (or JAN-DEC)"),
+            (
+                "* * * 13 *",
+                "month field \"13\", which is not 1-12 (or JAN-DEC)",
+            ),
             ("* * * * 8", "day-of-week field \"8\", which is not 0-7"),
             ("*/0 * * * *", "steps /n (n >= 1)"),
             ("5-1 * * * *", "ranges a-b (a <= b)"),
@@ -316,7 +330,12 @@ mod tests {
 
     #[test]
     fn month_and_weekday_names_are_taken_as_cloud_scheduler_takes_them() {
-        for ok in ["0 9 * JAN-MAR MON-FRI", "0 0 1 DEC *", "*/10 * * * SUN,SAT", "0 0 * * 7"] {
+        for ok in [
+            "0 9 * JAN-MAR MON-FRI",
+            "0 0 1 DEC *",
+            "*/10 * * * SUN,SAT",
+            "0 0 * * 7",
+        ] {
             assert_eq!(cron_problem(ok), None, "{ok}");
         }
         assert_eq!(
