@@ -44,9 +44,10 @@ resource "google_chronicle_feed" "stream" {
 
     dynamic "gcs_v2_settings" {
       for_each = local.event_driven ? [] : [each.value.folder]
+      iterator = folder
 
       content {
-        bucket_uri             = "gs://${google_storage_bucket.logs.name}/${gcs_v2_settings.value}/"
+        bucket_uri             = "gs://${google_storage_bucket.logs.name}/${folder.value}/"
         source_deletion_option = var.secops_source_deletion
         max_lookback_days      = var.secops_max_file_age_days
       }
@@ -54,9 +55,10 @@ resource "google_chronicle_feed" "stream" {
 
     dynamic "google_cloud_storage_event_driven_settings" {
       for_each = local.event_driven ? [each.value.folder] : []
+      iterator = folder
 
       content {
-        bucket_uri             = "gs://${google_storage_bucket.logs.name}/${google_cloud_storage_event_driven_settings.value}/"
+        bucket_uri             = "gs://${google_storage_bucket.logs.name}/${folder.value}/"
         pubsub_subscription    = google_pubsub_subscription.secops_feed[each.key].id
         source_deletion_option = var.secops_source_deletion
         max_lookback_days      = var.secops_max_file_age_days

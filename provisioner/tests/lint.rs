@@ -7,7 +7,7 @@ use std::process::Command;
 use provisioner::config;
 use provisioner::render::{self, Engine};
 
-/// Renders the minimal, full and three-account examples (both engines) below a temp dir, next to a copy of the
+/// Renders the minimal, full, three-account and event-driven examples (both engines) below a temp dir, next to a copy of the
 /// module folder with its examples.
 fn rendered_tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -109,7 +109,7 @@ fn checkov_finds_no_failed_check() {
 fn shellcheck_finds_nothing_in_the_rendered_scripts() {
     let tree = rendered_tree();
     let scripts = files(tree.path(), "sh");
-    assert_eq!(scripts.len(), 6);
+    assert_eq!(scripts.len(), 8);
     let output = Command::new(testkit::tool("shellcheck"))
         .args(&scripts)
         .output()
