@@ -229,7 +229,7 @@ fn absent_event_feed(s: &mut StandIns) {
     s.on(
         "gcloud",
         &["storage service-agent"],
-        Reply::ok(&format!("{GCS_AGENT}\n")),
+        Reply::ok(format!("{GCS_AGENT}\n")),
     );
     s.on("gcloud", &["notifications list"], Reply::ok(""));
     absent(s);
@@ -240,7 +240,7 @@ fn present_event_feed(s: &mut StandIns) {
     s.on(
         "gcloud",
         &["storage service-agent"],
-        Reply::ok(&format!("{GCS_AGENT}\n")),
+        Reply::ok(format!("{GCS_AGENT}\n")),
     );
     let topic = "//pubsub.googleapis.com/projects/acme-secops-prod/topics/onepassword-audit-trigger-secops-feed";
     // Listed as ID, TOPIC, PREFIX: this deployment's two, and another topic's (kept by destroy.sh;
@@ -248,7 +248,7 @@ fn present_event_feed(s: &mut StandIns) {
     s.on(
         "gcloud",
         &["notifications list"],
-        Reply::ok(&format!(
+        Reply::ok(format!(
             "7\t{topic}\tonepassword-audit/\n8\t{topic}\tonepassword-signinattempts/\n9\t//pubsub.googleapis.com/projects/other/topics/x\tonepassword-audit/\n"
         )),
     );
