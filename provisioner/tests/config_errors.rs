@@ -136,6 +136,7 @@ const STRING_FIELDS: &[&str] = &[
     "secops.instance.project",
     "secops.instance.location",
     "secops.instance.customer_id",
+    "secops.feed",
     "github.repository",
     "github.environment",
 ];
@@ -364,5 +365,83 @@ fn a_misspelled_stream_is_reported_never_read() {
             ),
             ("streams", "is listed twice"),
         ]
+    );
+}
+
+/// `secops.feed` is one of two kinds: a misspelling names both with what each means, next to the
+/// file's other problems; `event_driven` needs a trigger topic short enough for each feed's
+/// subscription (TOPIC-secops-ACCOUNT-STREAM in 255).
+#[test]
+fn a_misspelled_feed_kind_names_both_and_event_driven_names_its_limit() {
+    let base = "project_id: acme-secops-prod\nregion: us-central1\n";
+    for spelled in ["event-driven", "EventDriven", "gcs_v2", ""] {
+        let text = format!("{base}secops:\n  feed: \"{spelled}\"\n");
+        let message = error(&text);
+        assert!(
+            message.contains(&format!(
+                "secops.feed: {spelled:?} must be storage_v2 (SecOps lists each stream's folder on its own schedule) or event_driven (the bucket notifies a Pub/Sub subscription per feed of each new object)"
+            )) || (spelled.is_empty() && message.contains("secops.feed: must be storage_v2")),
+            "{message}"
+        );
+    }
+    for kind in ["storage_v2", "event_driven"] {
+        let config = config::parse("t", &format!("{base}secops:\n  feed: {kind}\n")).unwrap();
+        assert_eq!(config.secops.feed.get().to_string(), kind);
+    }
+    let long = format!(
+        "{base}topic: t{}\nsecops:\n  feed: event_driven\n",
+        "x".repeat(208)
+    );
+    let message = error(&long);
+    assert!(
+        message.contains("topic: ")
+            && message.contains("TOPIC-secops-ACCOUNT-STREAM")
+            && message.contains("shorten topic"),
+        "{message}"
+    );
+    let fits = format!(
+        "{base}topic: t{}\nsecops:\n  feed: event_driven\n",
+        "x".repeat(207)
+    );
+    assert!(config::parse("t", &fits).is_ok());
+    let v2 = format!("{base}topic: t{}\n", "x".repeat(208));
+    assert!(
+        config::parse("t", &v2).is_ok(),
+        "only event_driven names subscriptions"
+    );
+}
+
+/// A schedule Cloud Scheduler would refuse, or one faster than a minute, is refused naming
+/// `schedule.cron`, the value, why and the fix; every minute is a schedule.
+#[test]
+fn a_schedule_faster_than_a_minute_or_one_cloud_scheduler_refuses_names_schedule_cron() {
+    let base = "project_id: acme-secops-prod\nregion: us-central1\n";
+    for (cron, says) in [
+        (
+            "*/10 * * * * *",
+            "a seconds field (a schedule faster than once a minute)",
+        ),
+        (
+            "@hourly",
+            "the macro @hourly, which Cloud Scheduler does not take: write it as five fields",
+        ),
+        ("@every 30s", "at most once a minute"),
+        ("0 25 * * *", "hour field \"25\", which is not 0-23"),
+        ("every 1 minutes", "English-like (App Engine cron) format"),
+    ] {
+        let message = error(&format!("{base}schedule:\n  cron: \"{cron}\"\n"));
+        assert!(
+            message.contains(&format!("schedule.cron: {cron:?} ")) && message.contains(says),
+            "{cron}: {message}"
+        );
+    }
+    let every_minute = config::parse(
+        "t",
+        &format!("{base}schedule:\n  cron: \"* * * * *\"\nalerting:\n  enabled: true\n  emails: [a@b.example]\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        config::silence_seconds(&every_minute.schedule.cron),
+        Some(960)
     );
 }

@@ -241,6 +241,86 @@ fn every_gcloud_line_of_the_three_account_scripts_parses_in_both_branches() {
     }
 }
 
+/// Cloud Storage's service agent, as `gcloud storage service-agent` prints it.
+const GCS_AGENT: &str = "service-123456789@gs-project-accounts.iam.gserviceaccount.com";
+
+/// A project where nothing exists yet, for the event-driven feed: the bucket has no notification.
+fn absent_event_feed(s: &mut StandIns) {
+    s.on(
+        "gcloud",
+        &["storage service-agent"],
+        Reply::ok(format!("{GCS_AGENT}\n")),
+    );
+    s.on("gcloud", &["notifications list"], Reply::ok(""));
+    absent(s);
+}
+
+/// A project where everything exists: both stream folders already notify the feed's topic.
+fn present_event_feed(s: &mut StandIns) {
+    s.on(
+        "gcloud",
+        &["storage service-agent"],
+        Reply::ok(format!("{GCS_AGENT}\n")),
+    );
+    let topic = "//pubsub.googleapis.com/projects/acme-secops-prod/topics/onepassword-audit-trigger-secops-feed";
+    // Listed as ID, TOPIC, PREFIX: this deployment's two, and another topic's (kept by destroy.sh;
+    // its prefix does not stand in for this topic's notification).
+    s.on(
+        "gcloud",
+        &["notifications list"],
+        Reply::ok(format!(
+            "7\t{topic}\tonepassword-audit/\n8\t{topic}\tonepassword-signinattempts/\n9\t//pubsub.googleapis.com/projects/other/topics/x\tonepassword-audit/\n"
+        )),
+    );
+    present(s);
+}
+
+#[test]
+fn every_gcloud_line_of_the_event_driven_scripts_parses_in_both_branches() {
+    let created = every_line_parses("event_driven", "absent", absent_event_feed);
+    let updated = every_line_parses("event_driven", "present", present_event_feed);
+    let topic = "onepassword-audit-trigger-secops-feed";
+    for (lines, needle) in [
+        (&created, format!("gcloud pubsub topics create {topic} --project acme-secops-prod --message-retention-duration 7d")),
+        (&created, format!("gcloud pubsub topics add-iam-policy-binding {topic} --project acme-secops-prod --member serviceAccount:{GCS_AGENT} --role roles/pubsub.publisher")),
+        (&created, format!("gcloud storage buckets notifications create gs://acme-onepassword-events --project acme-secops-prod --topic projects/acme-secops-prod/topics/{topic} --skip-topic-setup --event-types OBJECT_FINALIZE --object-prefix onepassword-audit/ --payload-format json")),
+        (&created, format!("gcloud storage buckets notifications create gs://acme-onepassword-events --project acme-secops-prod --topic projects/acme-secops-prod/topics/{topic} --skip-topic-setup --event-types OBJECT_FINALIZE --object-prefix onepassword-signinattempts/ --payload-format json")),
+        (&created, format!("gcloud pubsub subscriptions create onepassword-audit-trigger-secops-auditevents --topic {topic} --message-filter hasPrefix(attributes.objectId, \"onepassword-audit/\") --project acme-secops-prod --ack-deadline 600 --message-retention-duration 7d --expiration-period never")),
+        (&created, "gcloud pubsub subscriptions add-iam-policy-binding onepassword-audit-trigger-secops-signinattempts --project acme-secops-prod --member serviceAccount:chronicle-12345678@chronicle-gcp-prod.iam.gserviceaccount.com --role roles/pubsub.subscriber".to_owned()),
+        (&updated, "gcloud pubsub subscriptions update onepassword-audit-trigger-secops-auditevents --project acme-secops-prod --ack-deadline 600".to_owned()),
+        (&updated, "gcloud storage buckets notifications delete projects/_/buckets/acme-onepassword-events/notificationConfigs/7 ".to_owned()),
+        (&updated, "gcloud storage buckets notifications delete projects/_/buckets/acme-onepassword-events/notificationConfigs/8 ".to_owned()),
+        (&updated, "gcloud pubsub subscriptions delete onepassword-audit-trigger-secops-signinattempts".to_owned()),
+        (&updated, format!("gcloud pubsub topics delete {topic}")),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(&needle)),
+            "{needle} not in {lines:#?}"
+        );
+    }
+    // A notification is created only where the folder has none for the topic (a second one would
+    // send every object twice); another topic's notification is never deleted.
+    let creates = |lines: &[String]| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with("gcloud storage buckets notifications create"))
+            .count()
+    };
+    assert_eq!(creates(&created), 2, "one per stream folder: {created:#?}");
+    assert_eq!(creates(&updated), 0, "{updated:#?}");
+    assert!(
+        !updated.iter().any(|l| l.contains("notificationConfigs/9")),
+        "{updated:#?}"
+    );
+    // Only the stream folders are notified, never the checkpoints.
+    assert!(
+        !created
+            .iter()
+            .any(|l| l.contains("notifications create") && l.contains("onepassword-secops-state")),
+        "{created:#?}"
+    );
+}
+
 /// The files the alerting step hands gcloud (`--policy-from-file`, `--config-from-file`) are read
 /// with the API's own message classes gcloud ships: no field the API does not know.
 #[test]

@@ -7,12 +7,12 @@ use std::process::Command;
 use provisioner::config;
 use provisioner::render::{self, Engine};
 
-/// Renders the minimal, full and three-account examples (both engines) below a temp dir, next to a copy of the
+/// Renders the minimal, full, three-account and event-driven examples (both engines) below a temp dir, next to a copy of the
 /// module folder with its examples.
 fn rendered_tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["minimal", "full", "accounts"] {
+    for name in ["minimal", "full", "accounts", "event_driven"] {
         let config = config::load(&manifest.join(format!("examples/{name}.yaml"))).unwrap();
         for engine in [Engine::Terraform, Engine::Gcloud] {
             render::write(
@@ -109,7 +109,7 @@ fn checkov_finds_no_failed_check() {
 fn shellcheck_finds_nothing_in_the_rendered_scripts() {
     let tree = rendered_tree();
     let scripts = files(tree.path(), "sh");
-    assert_eq!(scripts.len(), 6);
+    assert_eq!(scripts.len(), 8);
     let output = Command::new(testkit::tool("shellcheck"))
         .args(&scripts)
         .output()
@@ -314,7 +314,7 @@ fn dangling(d: &Declared, module_outputs: &[String]) -> Vec<String> {
 #[test]
 fn every_reference_in_the_rendered_terraform_resolves() {
     let tree = rendered_tree();
-    for name in ["minimal", "full", "accounts"] {
+    for name in ["minimal", "full", "accounts", "event_driven"] {
         let root_dir = tree.path().join(name).join("terraform");
         let module = declared(&root_dir.join("modules/onepassword-secops"));
         assert!(

@@ -29,7 +29,7 @@ fn arguments(example: &str) -> serde_json::Value {
 /// Terraform's verdict on the module's variables with `arguments`: Ok, or its error output.
 fn validate(arguments: &serde_json::Value) -> Result<(), String> {
     let root = TerraformRoot::new()
-        .module_files(&["variables.tf"])
+        .module_files(&["variables.tf", "feed_variables.tf"])
         .variables(arguments);
     // `terraform plan` of a root holding only the variables: no provider to download, and unlike
     // `terraform console` it checks every variable's validations.
@@ -70,7 +70,7 @@ fn refused(arguments: &serde_json::Value, message: &str) {
 
 #[test]
 fn the_module_accepts_every_render() {
-    for example in ["minimal", "full", "accounts"] {
+    for example in ["minimal", "full", "accounts", "event_driven"] {
         validate(&arguments(example)).unwrap_or_else(|e| panic!("{example}: {e}"));
     }
 }
@@ -134,6 +134,16 @@ fn the_module_refuses_what_provision_refuses() {
     let mut a = arguments("full");
     a["collector_cpu"] = serde_json::json!("8");
     a["collector_memory"] = serde_json::json!("32Gi");
+    validate(&a).unwrap();
+
+    // A feed kind the module does not know, and a topic too long for the feeds' subscriptions.
+    let mut a = arguments("event_driven");
+    a["secops_feed"] = serde_json::json!("event-driven");
+    refused(&a, "secops_feed must be storage_v2 or event_driven");
+    let mut a = arguments("event_driven");
+    a["topic_name"] = serde_json::json!(format!("t{}", "x".repeat(208)));
+    refused(&a, "topic_name must be at most 208 characters");
+    a["secops_feed"] = serde_json::json!("storage_v2");
     validate(&a).unwrap();
 }
 

@@ -190,7 +190,7 @@ fn sources() -> Vec<(String, String)> {
             std::fs::read_to_string(&path).unwrap(),
         ));
     }
-    for example in ["minimal", "full", "accounts"] {
+    for example in ["minimal", "full", "accounts", "event_driven"] {
         let config =
             config::load(&workspace().join(format!("provisioner/examples/{example}.yaml")))
                 .unwrap();

@@ -12,7 +12,7 @@ fn example(name: &str) -> config::Config {
 
 #[test]
 fn every_rendered_file_matches_its_snapshot() {
-    for name in ["minimal", "full", "accounts"] {
+    for name in ["minimal", "full", "accounts", "event_driven"] {
         let config = example(name);
         for engine in [Engine::Terraform, Engine::Gcloud] {
             for file in render::render(&config, engine).unwrap() {
@@ -111,6 +111,14 @@ fn every_choice_round_trips_through_the_starter() {
         );
         assert_eq!(config.secops.source_deletion.get(), *option);
     }
+    assert_eq!(starter.secops.feed.get(), config::FeedKind::StorageV2);
+    for kind in config::FeedKind::ALL {
+        let config = with(
+            "  feed: storage_v2",
+            &format!("  feed: {}", config::spelling(*kind)),
+        );
+        assert_eq!(config.secops.feed.get(), *kind);
+    }
     let all = Stream::ALL.map(|s| s.name()).join("\n  - ");
     let config = with("  - auditevents", &format!("  - {all}"));
     assert_eq!(config.streams(), Stream::ALL);
@@ -198,7 +206,7 @@ fn write_refuses_symbolic_links_and_never_follows_them() {
 
 #[test]
 fn feed_instructions_text_and_json() {
-    for name in ["minimal", "full", "accounts"] {
+    for name in ["minimal", "full", "accounts", "event_driven"] {
         let instructions = feed::instructions(&example(name), Engine::Terraform);
         insta::assert_snapshot!(format!("{name}__feed_text"), feed::to_text(&instructions));
         insta::assert_json_snapshot!(format!("{name}__feed_json"), instructions);

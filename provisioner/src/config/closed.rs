@@ -135,6 +135,7 @@ mod tests {
         round_trips::<StorageClass>();
         round_trips::<SourceDeletion>();
         round_trips::<Stream>();
+        round_trips::<crate::config::FeedKind>();
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod accounts;
 mod closed;
 mod cron;
+mod feed;
 mod names;
 mod problem;
 mod regions;
@@ -14,6 +15,7 @@ mod validate;
 pub use accounts::{Account, AccountChoiceError, AccountEntry, MAX_ACCOUNTS, events_base_url};
 pub use closed::{Closed, OneOf, spelling};
 pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, runs_per_year, silence_seconds};
+pub use feed::{FeedKind, notification_topic, subscription, subscription_filter};
 pub use problem::Problem;
 pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{

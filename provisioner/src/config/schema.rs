@@ -182,6 +182,8 @@ pub struct Secops {
     pub max_file_age_days: u32,
     /// When set, Terraform creates the feeds in this instance.
     pub instance: Option<SecopsInstance>,
+    /// How the feeds learn of new objects: listing the bucket (V2) or the bucket's notifications.
+    pub feed: OneOf<super::feed::FeedKind>,
 }
 
 impl Default for Secops {
@@ -191,6 +193,7 @@ impl Default for Secops {
             source_deletion: SourceDeletion::Never.into(),
             max_file_age_days: 180,
             instance: None,
+            feed: super::feed::FeedKind::StorageV2.into(),
         }
     }
 }

@@ -5,7 +5,7 @@
 use contract::Stream;
 
 use super::closed::{Closed as _, alternatives, either, spelling};
-use super::cron::{longest_interval_seconds, silence_seconds, valid_cron};
+use super::cron::{cron_problem, longest_interval_seconds, silence_seconds};
 use super::names::{
     bucket_name, chars, dns_label, lower_alnum, prefix, time_zone, under, url_host,
 };
@@ -37,6 +37,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
         alerting,
         github,
         secops,
+        super::feed::validate,
     ] {
         section(config, &mut check);
     }
@@ -44,7 +45,7 @@ pub fn validate(config: &Config) -> Vec<Problem> {
 }
 
 /// Records a problem unless `ok`: `check(ok, key, value, rule)`.
-type Check<'a> = &'a mut dyn FnMut(bool, &str, &str, &str);
+pub(super) type Check<'a> = &'a mut dyn FnMut(bool, &str, &str, &str);
 
 /// The project and its region.
 fn project(config: &Config, check: Check<'_>) {
@@ -183,11 +184,12 @@ fn schedule(config: &Config, check: Check<'_>) {
         &config.schedule.job_name,
         "must be letters, digits, '-' or '_'",
     );
+    let problem = cron_problem(&config.schedule.cron);
     check(
-        valid_cron(&config.schedule.cron),
+        problem.is_none(),
         "schedule.cron",
         &config.schedule.cron,
-        "is not a five-field cron expression (minute hour day-of-month month day-of-week), e.g. \"0 * * * *\"",
+        problem.as_deref().unwrap_or_default(),
     );
     check(
         time_zone(&config.schedule.time_zone),

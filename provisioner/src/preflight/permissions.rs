@@ -94,6 +94,9 @@ impl Phase {
                 "google_pubsub_subscription",
                 "google_pubsub_subscription_iam_member",
                 "google_cloud_scheduler_job",
+                // secops.feed: event_driven (feed.tf).
+                "data.google_storage_project_service_account",
+                "google_storage_notification",
             ],
             Phase::FeedReadGrant => &["google_storage_bucket_iam_member"],
             Phase::Alerting => &[
@@ -153,6 +156,10 @@ impl Phase {
                 "scheduler jobs describe",
                 "scheduler jobs update pubsub",
                 "scheduler jobs create pubsub",
+                // secops.feed: event_driven (the script's secops_feed).
+                "storage service-agent",
+                "storage buckets notifications list",
+                "storage buckets notifications create",
             ],
             Phase::FeedReadGrant => &["storage buckets add-iam-policy-binding"],
             Phase::Alerting => &[
@@ -362,6 +369,19 @@ pub const TERRAFORM: &[(&str, &[&str])] = &[
             "iam.googleapis.com/workloadIdentityPoolProviders.update",
         ],
     ),
+    // Cloud Storage's service agent: projects.serviceAccount.get takes resourcemanager.projects.get
+    // (https://cloud.google.com/storage/docs/getting-service-agent).
+    (
+        "data.google_storage_project_service_account",
+        &["resourcemanager.projects.get"],
+    ),
+    // A bucket's notification configurations are bucket metadata: creating and deleting one takes
+    // storage.buckets.update, reading them storage.buckets.get
+    // (https://cloud.google.com/storage/docs/access-control/iam-json: notificationConfigs).
+    (
+        "google_storage_notification",
+        &["storage.buckets.get", "storage.buckets.update"],
+    ),
     (
         "google_chronicle_feed",
         &[
@@ -490,6 +510,15 @@ pub const GCLOUD: &[(&str, &[&str])] = &[
         ],
     ),
     ("projects describe", &["resourcemanager.projects.get"]),
+    ("storage service-agent", &["resourcemanager.projects.get"]),
+    (
+        "storage buckets notifications list",
+        &["storage.buckets.get"],
+    ),
+    (
+        "storage buckets notifications create",
+        &["storage.buckets.update"],
+    ),
     ("scheduler jobs describe", &["cloudscheduler.jobs.get"]),
     (
         "scheduler jobs update pubsub",

@@ -53,6 +53,10 @@ pub struct Context {
     secops_source_deletion: String,
     secops_max_file_age_days: u32,
     secops_instance: Option<crate::config::SecopsInstance>,
+    /// `storage_v2` or `event_driven`.
+    secops_feed: String,
+    /// With `event_driven`: the notifications' topic and each feed's subscription.
+    event_feed: Option<super::event_feed::EventFeed>,
     alerting: crate::config::Alerting,
     alert_silence_seconds: u64,
     alert_metric_filter: String,
@@ -171,6 +175,8 @@ impl Context {
             secops_source_deletion: config.secops.source_deletion.get().feed_option().to_owned(),
             secops_max_file_age_days: config.secops.max_file_age_days,
             secops_instance: config.secops.instance.clone(),
+            secops_feed: config.secops.feed.get().to_string(),
+            event_feed: super::event_feed::EventFeed::of(config),
             alerting: config.alerting.clone(),
             github: config.github.clone(),
             alert_silence_seconds: alerts::silence_seconds(config),

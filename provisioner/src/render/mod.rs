@@ -4,6 +4,7 @@
 mod alerts;
 mod context;
 pub mod environment;
+pub mod event_feed;
 mod filters;
 
 use std::path::Path;
@@ -84,6 +85,10 @@ pub const MODULE_FILES: &[(&str, &str)] = &[
     ),
     ("outputs.tf", include_str!("../../../terraform/outputs.tf")),
     ("feed.tf", include_str!("../../../terraform/feed.tf")),
+    (
+        "feed_variables.tf",
+        include_str!("../../../terraform/feed_variables.tf"),
+    ),
     (
         "alerting.tf",
         include_str!("../../../terraform/alerting.tf"),
