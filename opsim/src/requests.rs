@@ -8,12 +8,13 @@ use serde::Serialize;
 
 use crate::auth::TokenClaims;
 
-/// FNV-1a 64 of the token text, as 16 hex digits: stable, and says nothing of the token.
+/// `sha256:` and the first 16 hex digits of the token's SHA-256: the form a collector's run
+/// summary names its token in, so the two can be matched; says nothing of the token.
 pub fn fingerprint(token: &str) -> String {
-    let hash = token.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("{hash:016x}")
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// One token's counts.
@@ -78,6 +79,8 @@ mod tests {
         assert_eq!(a.total, 3);
         assert_eq!(a.requests["auditevents"], 2);
         assert_eq!(a.account, None);
+        // SHA-256("abc") begins ba7816bf8f01cfea.
+        assert_eq!(fingerprint("abc"), "sha256:ba7816bf8f01cfea");
         let text = serde_json::to_string(&all).unwrap();
         assert!(!text.contains("secret"), "{text}");
     }
