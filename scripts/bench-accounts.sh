@@ -19,7 +19,8 @@
 # every storage request (default 50). ACCOUNTS_IN_PARALLEL defaults to 64 in this mode. The first
 # run (no state yet) is a warm-up; then BENCH_RUNS runs (default 3) report wall seconds, CPU
 # seconds, peak RSS and API requests per account per run (from the simulator's GET
-# /opsim/requests, by token), each run checked to end ok with every new event committed.
+# /opsim/requests, by token) and the CPU seconds the storage emulator, the storage proxy and the
+# simulator used during the run (where the bound is), each run checked to end ok.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -54,6 +55,12 @@ fake_gcs=${TESTKIT_FAKE_GCS_SERVER:-$root/.tools/bin/fake-gcs-server}
 if [ ! -x "$fake_gcs" ]; then fake_gcs=$(command -v fake-gcs-server || true); fi
 if [ -z "$fake_gcs" ]; then echo "fake-gcs-server not found: run scripts/install-test-deps.sh" >&2; exit 1; fi
 
+# cpu_seconds PID...: user+system CPU seconds each process has used so far, space-separated.
+cpu_seconds() {
+  python3 -c 'import os, sys
+tick = os.sysconf("SC_CLK_TCK")
+print(" ".join("%.2f" % (sum(map(int, open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[11:13])) / tick) for p in sys.argv[1:]))' "$@"
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # One size: a fresh simulator (a token per account), storage and proxy; a warm-up run, then $runs
@@ -89,12 +96,14 @@ steady() {
   for ((run = 0; run <= runs; run++)); do
     while [ "$SECONDS" -lt "$next" ]; do sleep 0.2; done
     next=$((SECONDS + interval))
-    echo "[bench] $n accounts: run $run of $runs${run:+}" >&2
+    echo "[bench] $n accounts: run $run of $runs (run 0: warm-up)" >&2
     curl -fs "$api/opsim/requests" >"$work/before.json"
+    cpu_seconds "$gcs_pid" "$proxy_pid" "$opsim_pid" >"$work/cpu-before"
     env -i PATH="$PATH" "${envs[@]}" /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
       "$bin/collector" run-once >"$work/log" 2>&1 || {
       echo "the run of $n accounts failed:" >&2; tail -20 "$work/log" >&2; exit 1; }
     curl -fs "$api/opsim/requests" >"$work/after.json"
+    cpu_seconds "$gcs_pid" "$proxy_pid" "$opsim_pid" >"$work/cpu-after"
     local line
     line=$(python3 - "$work" "$n" <<'PY'
 import json, statistics, sys
@@ -111,7 +120,9 @@ after = {t["fingerprint"]: t["total"] for t in json.load(open(f"{work}/after.jso
 per = [after[f] - before.get(f, 0) for f in after]
 if len(per) != n or min(per) == 0:
     sys.exit(f"expected requests from {n} tokens, got {len(per)} (min {min(per, default=0)})")
-print(summary["events"], max(per), statistics.median(per))
+cpu = [a - b for a, b in zip(map(float, open(f"{work}/cpu-after").read().split()),
+                              map(float, open(f"{work}/cpu-before").read().split()))]
+print(summary["events"], max(per), statistics.median(per), *cpu)
 PY
 )
     if [ "$run" -gt 0 ]; then echo "$(cat "$work/time") $line" >>"$work/steady-$n"; fi
@@ -141,6 +152,9 @@ for n in sizes:
           f"peak RSS MiB {stats(mib, '%.1f')}; events per run {stats(events, '%.0f')}; "
           f"API requests per account per run: median {stats(median, '%.0f')}, most {stats(most, '%.0f')}")
     per_hour = max(most) * 3600 / float(interval)
+    print(f"      CPU s during the run (median): storage emulator {statistics.median(r[7] for r in rows):.2f}, "
+          f"storage proxy {statistics.median(r[8] for r in rows):.2f}, simulator {statistics.median(r[9] for r in rows):.2f}, "
+          f"collector {statistics.median(cpu):.2f} (2 cores shared)")
     print(f"      most requests of one account: {max(most):.0f} per run, so {max(most):.0f} a minute "
           f"(limit 600) and {per_hour:.0f} an hour at this schedule (limit 30,000)")
 PY

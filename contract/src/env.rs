@@ -219,6 +219,8 @@ mod tests {
         assert!(RETRY_BASE_MILLIS.accepts(RETRY_BASE_MILLIS.default));
         assert!(PORT.accepts(PORT.default));
         assert!(ACCOUNTS_IN_PARALLEL.accepts(ACCOUNTS_IN_PARALLEL.default));
+        // 1,000 accounts at a one-minute schedule need 64 at once (README: Scale).
+        assert!(ACCOUNTS_IN_PARALLEL.accepts(64) && !ACCOUNTS_IN_PARALLEL.accepts(65));
         for variable in PER_ACCOUNT {
             assert!(VARIABLES.contains(variable), "{variable}");
         }
