@@ -141,7 +141,7 @@ pub struct Overrides {
     /// (names upper-cased, '-' as '_') [default: one account, variables without a suffix].
     #[arg(long, value_name = "LIST")]
     pub accounts: Option<String>,
-    /// ACCOUNTS_IN_PARALLEL: accounts collected at once, 1..=16 [default: 4].
+    /// ACCOUNTS_IN_PARALLEL: accounts collected at once, 1..=64 [default: 4].
     #[arg(long, value_name = "N")]
     pub accounts_in_parallel: Option<String>,
     /// LISTEN_ADDRESS: address `serve` listens on [default: 0.0.0.0].

@@ -73,9 +73,14 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     pub tokens: Vec<String>,
-    /// New audit events appended every second while running.
-    #[arg(long, default_value_t = 0)]
-    pub append_per_second: usize,
+    /// New events appended per second to each of --append-streams while running, each
+    /// timestamped at its creation; fractions spread them out (0.05: one every 20 s). 0: none.
+    #[arg(long, default_value_t = 0.0)]
+    pub append_per_second: f64,
+    /// Comma-separated streams --append-per-second appends to: auditevents, signinattempts,
+    /// itemusages.
+    #[arg(long, value_delimiter = ',', default_value = "auditevents")]
+    pub append_streams: Vec<String>,
     /// Enforce the real API's limits per token: 600 requests a minute and 30,000 an hour.
     #[arg(long)]
     pub rate_limit: bool,

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use opsim::{Fault, FaultPlan, RateLimits, SimConfig, Simulator, Stream, TokenClaims, TokenGrant};
+use opsim::{
+    AppendRate, Fault, FaultPlan, RateLimits, SimConfig, Simulator, Stream, TokenClaims,
+    TokenGrant, append_steadily,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -44,6 +47,17 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
         "--fault-rate must be between 0 and 1, got {}",
         args.fault_rate
     );
+    let append_streams = args
+        .append_streams
+        .iter()
+        .map(|name| name.parse::<Stream>())
+        .collect::<Result<Vec<_>, _>>()
+        .context("--append-streams")?;
+    let append_rate = if args.append_per_second == 0.0 {
+        None
+    } else {
+        Some(AppendRate::per_second(args.append_per_second).context("--append-per-second")?)
+    };
     let mut config = SimConfig::new(args.seed)
         .with_events(Stream::AuditEvents, args.audit_events)
         .with_events(Stream::SignInAttempts, args.signin_attempts)
@@ -82,14 +96,10 @@ async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     writeln!(stdout, "opsim listening on {}", sim.base_url())?;
     stdout.flush()?;
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = ticker.tick(), if args.append_per_second > 0 => {
-                sim.append(Stream::AuditEvents, args.append_per_second);
-            }
-        }
+    let appending = append_rate.map(|rate| append_steadily(&sim, &append_streams, rate));
+    let _ = tokio::signal::ctrl_c().await;
+    if let Some(task) = appending {
+        task.abort();
     }
     sim.shutdown().await;
     Ok(())

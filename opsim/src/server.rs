@@ -21,6 +21,7 @@ use crate::faults::{Fault, FaultPlan};
 use crate::items::base32_uuid;
 use crate::log::{EventLog, LoggedEvent};
 use crate::ratelimit::{RateLimiter, RateLimits};
+use crate::requests::{RequestCounts, TokenRequests};
 use crate::stream::Stream;
 
 const DEFAULT_LIMIT: usize = 100;
@@ -152,6 +153,7 @@ struct Inner {
     faults: FaultPlan,
     limiter: Option<RateLimiter>,
     requests: u64,
+    by_token: RequestCounts,
 }
 
 struct Shared {
@@ -223,6 +225,7 @@ impl Simulator {
                 faults: config.faults,
                 limiter: config.rate_limit.map(RateLimiter::new),
                 requests: 0,
+                by_token: RequestCounts::default(),
             }),
         });
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -260,6 +263,11 @@ impl Simulator {
         if let Some(log) = inner.logs.get_mut(&stream) {
             log.append(n, Utc::now());
         }
+    }
+
+    /// A handle that appends without keeping the simulator alive (for a background task).
+    pub fn appender(&self) -> Appender {
+        Appender(Arc::downgrade(&self.shared))
     }
 
     /// Appends items given as raw JSON text (a fixture corpus, say) to `stream`; they are served
@@ -308,6 +316,11 @@ impl Simulator {
         self.shared.lock().requests
     }
 
+    /// Requests per token (by fingerprint) and endpoint, as `GET /opsim/requests` serves them.
+    pub fn requests_by_token(&self) -> Vec<TokenRequests> {
+        self.shared.lock().by_token.snapshot()
+    }
+
     /// Stops the server and waits for it.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -316,6 +329,29 @@ impl Simulator {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// Appends to a running simulator; see [`Simulator::appender`].
+#[derive(Debug, Clone)]
+pub struct Appender(std::sync::Weak<Shared>);
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Appender {
+    /// Appends `n` events to `stream`, timestamped now; `false` once the simulator is gone.
+    pub fn append(&self, stream: Stream, n: usize) -> bool {
+        let Some(shared) = self.0.upgrade() else {
+            return false;
+        };
+        if let Some(log) = shared.lock().logs.get_mut(&stream) {
+            log.append(n, Utc::now());
+        }
+        true
     }
 }
 
@@ -335,6 +371,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/{version}/{stream}", post(events))
         .route("/api/v2/auth/introspect", get(introspect_v2))
         .route("/api/auth/introspect", get(introspect_v1))
+        .route("/opsim/requests", get(requests))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "Not Found") })
         .with_state(shared)
 }
@@ -362,12 +399,19 @@ fn token_uuid(token: &str) -> String {
     base32_uuid(&mut rng)
 }
 
+/// `GET /opsim/requests`: `{"tokens":[{fingerprint, account, requests: {endpoint: n}, total}]}`.
+async fn requests(State(shared): State<Arc<Shared>>) -> Response {
+    let tokens = shared.lock().by_token.snapshot();
+    axum::Json(serde_json::json!({ "tokens": tokens })).into_response()
+}
+
 async fn introspect_v2(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     shared.lock().requests += 1;
     let grant = match authorize(&shared, &headers) {
         Ok(grant) => grant,
         Err(response) => return *response,
     };
+    shared.lock().by_token.count(&grant.token, "introspect");
     let features: Vec<&str> = grant.features.iter().map(|s| s.path_segment()).collect();
     // A real-shaped token names its integration (`sub`) and account (`1password.com/auuid`).
     let claims = TokenClaims::decode(&grant.token);
@@ -386,6 +430,7 @@ async fn introspect_v1(State(shared): State<Arc<Shared>>, headers: HeaderMap) ->
         Ok(grant) => grant,
         Err(response) => return *response,
     };
+    shared.lock().by_token.count(&grant.token, "introspect");
     let features: Vec<&str> = grant.features.iter().map(|s| s.path_segment()).collect();
     let body = serde_json::json!({
         "UUID": TokenClaims::decode(&grant.token).map_or_else(|| token_uuid(&grant.token), |c| c.sub),
@@ -564,6 +609,7 @@ async fn events(
     }
     let fault = {
         let mut inner = shared.lock();
+        inner.by_token.count(&grant.token, stream.path_segment());
         if let Some(limiter) = inner.limiter.as_mut()
             && let Err(wait) = limiter.check(&grant.token, Instant::now())
         {

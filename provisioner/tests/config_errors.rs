@@ -445,3 +445,28 @@ fn a_schedule_faster_than_a_minute_or_one_cloud_scheduler_refuses_names_schedule
         Some(960)
     );
 }
+
+#[test]
+fn accounts_in_parallel_goes_up_to_64() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/accounts.yaml"),
+    )
+    .unwrap();
+    let with = |n: &str| {
+        assert!(example.contains("  accounts_in_parallel: 2\n"));
+        example.replacen(
+            "  accounts_in_parallel: 2\n",
+            &format!("  accounts_in_parallel: {n}\n"),
+            1,
+        )
+    };
+    let config = config::parse("64.yaml", &with("64")).unwrap();
+    assert_eq!(config.collector.accounts_in_parallel, 64);
+    let message = error(&with("65"));
+    assert!(
+        message.contains("collector.accounts_in_parallel")
+            && message.contains("65")
+            && message.contains("between 1 and 64"),
+        "{message}"
+    );
+}

@@ -9,6 +9,7 @@ mod cargo_bin;
 mod chronicle;
 mod cloud_project;
 mod fake_gcs;
+mod freshness;
 mod gcloud_messages;
 pub mod gcloud_parse;
 mod local_cloud;
@@ -26,6 +27,9 @@ pub use cargo_bin::cargo_bin;
 pub use chronicle::{Chronicle, gcs_v2_feed};
 pub use cloud_project::{CloudProject, DEPLOYMENT_APIS};
 pub use fake_gcs::FakeGcs;
+pub use freshness::{
+    FreshnessError, FreshnessPlan, FreshnessReport, Percentiles, run as run_freshness,
+};
 pub use gcloud_messages::{ApiMessage, check_message};
 pub use gcloud_parse::ParseCheck;
 pub use local_cloud::{Deployment, GCLOUD_SHIM, LOCAL_ACCESS_TOKEN, LocalCloud, ShimCall};

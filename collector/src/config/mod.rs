@@ -643,7 +643,7 @@ mod tests {
             );
         }
         let mut v = accounts_vars();
-        v.insert("ACCOUNTS_IN_PARALLEL".into(), "17".into());
+        v.insert("ACCOUNTS_IN_PARALLEL".into(), "65".into());
         assert_eq!(problems(&v)[0].0, "ACCOUNTS_IN_PARALLEL");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -15,11 +16,20 @@ use tokio::sync::Mutex;
 use super::parse_trigger;
 use crate::pipeline::{Pipeline, RunSummary};
 
-/// Shared by every request.
+/// The run in progress: the id of the trigger that started it, and when.
+#[derive(Debug, Clone)]
+struct Running {
+    run_id: String,
+    started: Instant,
+}
+
+/// Shared by every request. One run at a time: `running` is held for a run's whole length, and
+/// `current` names it for a tick that arrives meanwhile.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pipeline: Arc<Pipeline>,
     running: Arc<Mutex<()>>,
+    current: Arc<std::sync::Mutex<Option<Running>>>,
 }
 
 impl AppState {
@@ -28,7 +38,22 @@ impl AppState {
         Self {
             pipeline: Arc::new(pipeline),
             running: Arc::new(Mutex::new(())),
+            current: Arc::new(std::sync::Mutex::new(None)),
         }
+    }
+
+    fn set_current(&self, running: Option<Running>) {
+        *self
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = running;
+    }
+
+    fn current(&self) -> Option<Running> {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 }
 
@@ -62,12 +87,35 @@ async fn trigger(
             return (StatusCode::BAD_REQUEST, e.to_string());
         }
     };
+    // A tick during a run is answered 200 at once: a push answered 2xx is acknowledged and never
+    // redelivered (a 429 or 503 would be, piling up), and the run in progress reads everything
+    // the tick would have, so it is folded into it. Never a second run at the same time.
     let Ok(_guard) = state.running.try_lock() else {
-        tracing::info!(trigger = trigger.kind, id = %trigger.id, "a run is already in progress; this trigger is covered by it");
-        return (StatusCode::OK, "a run is already in progress\n".to_owned());
+        let (run_id, elapsed_ms) = state.current().map_or_else(
+            || (String::new(), 0),
+            |r| (r.run_id, r.started.elapsed().as_millis() as u64),
+        );
+        tracing::info!(
+            trigger = trigger.kind,
+            id = %trigger.id,
+            run_id = %run_id,
+            elapsed_ms,
+            "a run is in progress; this tick is folded into it"
+        );
+        return (
+            StatusCode::OK,
+            format!(
+                "a run is in progress (run {run_id}, {elapsed_ms} ms); this tick is folded into it\n"
+            ),
+        );
     };
-    tracing::info!(trigger = trigger.kind, id = %trigger.id, "run triggered");
+    state.set_current(Some(Running {
+        run_id: trigger.id.clone(),
+        started: Instant::now(),
+    }));
+    tracing::info!(trigger = trigger.kind, id = %trigger.id, run_id = %trigger.id, "run triggered");
     let summary = run_and_log(&state.pipeline).await;
+    state.set_current(None);
     let body = serde_json::to_string(&summary).unwrap_or_default();
     (status_for(&summary), body)
 }
