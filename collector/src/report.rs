@@ -139,7 +139,9 @@ mod tests {
                 duration_ms: 31,
             }
         );
-        let age = drained.newest_event_age_seconds.expect("a known newest event");
+        let age = drained
+            .newest_event_age_seconds
+            .expect("a known newest event");
         assert!((600..=660).contains(&age), "{age} in {text}");
         assert_eq!(lines[1]["severity"], "INFO");
         assert!(lines[1].get(summary::fields::ACCOUNT).is_none(), "{text}");
@@ -147,7 +149,9 @@ mod tests {
         assert_eq!(denied.outcome, "storage_denied");
         assert_eq!(denied.events, 0);
         assert!(
-            lines[2].get(summary::fields::NEWEST_EVENT_AGE_SECONDS).is_none(),
+            lines[2]
+                .get(summary::fields::NEWEST_EVENT_AGE_SECONDS)
+                .is_none(),
             "no newest event known: no age, {text}"
         );
         for field in [

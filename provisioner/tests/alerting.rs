@@ -30,6 +30,10 @@ fn module_arguments(config: &Config) -> serde_json::Value {
     let root: serde_json::Value = hcl::from_str(main).unwrap();
     let mut arguments = root["module"]["onepassword_secops"].clone();
     arguments.as_object_mut().unwrap().remove("source");
+    // The dashboard's JSON is read from its own rendered file (`file(…)` in the root).
+    if let Some(dashboard) = files.iter().find(|f| f.path == render::files::TF_DASHBOARD) {
+        arguments["dashboard_json"] = dashboard.contents.clone().into();
+    }
     arguments
 }
 

@@ -25,6 +25,10 @@ fn arguments(example: &str) -> serde_json::Value {
     let root: serde_json::Value = hcl::from_str(main).unwrap();
     let mut arguments = root["module"]["onepassword_secops"].clone();
     arguments.as_object_mut().unwrap().remove("source");
+    // The dashboard's JSON is read from its own rendered file (`file(…)` in the root).
+    if let Some(dashboard) = files.iter().find(|f| f.path == render::files::TF_DASHBOARD) {
+        arguments["dashboard_json"] = dashboard.contents.clone().into();
+    }
     arguments
 }
 
@@ -126,6 +130,32 @@ fn the_module_refuses_what_provision_refuses() {
     validate(&a).unwrap();
     let mut a = arguments("minimal");
     a["bucket_name"] = serde_json::json!(long);
+    validate(&a).unwrap();
+}
+
+/// A dashboard whose log-based metrics the module would not create (another service's, a renamed
+/// service's, or one it never defines) is refused naming the fix, as is a dashboard that is not
+/// JSON; the render's own dashboard is accepted (above) and no dashboard at all too.
+#[test]
+fn the_module_refuses_a_dashboard_whose_metrics_it_does_not_create() {
+    let fix = "are the ones this module creates with the dashboard for var.service_name";
+    let mut a = arguments("minimal");
+    let rendered = a["dashboard_json"]
+        .as_str()
+        .expect("the dashboard is on by default")
+        .to_owned();
+    let service = a["service_name"].as_str().unwrap().to_owned();
+    assert!(rendered.contains(&format!(
+        "logging.googleapis.com/user/{service}-stream-runs"
+    )));
+    a["service_name"] = serde_json::json!("renamed-collector");
+    refused(&a, fix);
+    let mut a = arguments("minimal");
+    a["dashboard_json"] = rendered.replace("-stream-runs", "-runs-by-outcome").into();
+    refused(&a, fix);
+    a["dashboard_json"] = serde_json::json!("{\"displayName\": ");
+    refused(&a, "dashboard_json must be JSON");
+    a.as_object_mut().unwrap().remove("dashboard_json");
     validate(&a).unwrap();
 }
 

@@ -258,9 +258,8 @@ impl<'a> Drain<'a> {
     /// transition (`transitions.rs`), and every state in between is consistent on storage.
     async fn drain(&mut self) -> Result<Outcome, DrainError> {
         let loaded = self.checkpoints.load().await?;
-        self.summary.newest_known_event_at = loaded
-            .checkpoint()
-            .and_then(|c| c.stats.newest_event_at);
+        self.summary.newest_known_event_at =
+            loaded.checkpoint().and_then(|c| c.stats.newest_event_at);
         let mut state = State::Loaded(loaded, None);
         loop {
             state = match state {

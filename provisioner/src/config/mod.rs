@@ -16,8 +16,8 @@ pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, silence_seconds}
 pub use problem::Problem;
 pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{
-    Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
-    SourceDeletion, StorageClass, Terraform,
+    Alerting, Bucket, Collector, Config, Dashboard, Github, Schedule, Secops, SecopsInstance,
+    ServiceAccounts, SourceDeletion, StorageClass, Terraform,
 };
 pub use validate::validate;
 
