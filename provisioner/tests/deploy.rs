@@ -1408,12 +1408,13 @@ fn the_dashboard_comes_after_its_metrics_and_is_updated_with_its_etag() {
 
     // Present: updated in place, the file carrying the dashboard's etag.
     let mut s = stand_ins();
-    present(&mut s);
+    // The first matching answer wins: the dashboard's etag before every other describe.
     s.on(
         "gcloud",
         &["dashboards", "describe"],
         Reply::ok("BwYaBc123=\n"),
     );
+    present(&mut s);
     let out = bash(
         &s,
         dir.path(),
