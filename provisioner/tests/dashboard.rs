@@ -362,3 +362,95 @@ fn the_dashboard_and_its_metrics_come_and_go_together() {
         assert!(!file.contents.contains("DASHBOARD"), "{}", file.path);
     }
 }
+
+/// The module's metric filters, evaluated by `terraform console` with the arguments each render
+/// passes (its locals only: no provider needed), are the filters of the gcloud script's metrics:
+/// the same lines counted in both engines, for one account and for several.
+#[test]
+fn the_modules_metric_filters_are_the_scripts() {
+    let read =
+        |name: &str| std::fs::read_to_string(workspace().join("terraform").join(name)).unwrap();
+    let alerting = read("alerting.tf");
+    let collector_logs = alerting
+        .lines()
+        .find(|l| l.trim_start().starts_with("collector_logs = "))
+        .expect("alerting.tf defines collector_logs");
+    let module = read("dashboard.tf");
+    let start = module.find("\nlocals {\n").unwrap() + 1;
+    let end = start + module[start..].find("\n}\n").unwrap() + 3;
+    for name in ["minimal", "accounts"] {
+        let config = example(name);
+        let files = render::render(&config, Engine::Terraform).unwrap();
+        let main = &files
+            .iter()
+            .find(|f| f.path == render::files::TF_MAIN)
+            .unwrap()
+            .contents;
+        let root: Value = hcl::from_str(main).unwrap();
+        let mut arguments = root["module"]["onepassword_secops"].clone();
+        arguments.as_object_mut().unwrap().remove("source");
+        arguments["dashboard_json"] = files
+            .iter()
+            .find(|f| f.path == render::files::TF_DASHBOARD)
+            .unwrap()
+            .contents
+            .clone()
+            .into();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("variables.tf"), read("variables.tf")).unwrap();
+        std::fs::write(dir.path().join("layout.tf"), read("layout.tf")).unwrap();
+        std::fs::write(
+            dir.path().join("locals.tf"),
+            format!("locals {{\n{collector_logs}\n}}\n\n{}", &module[start..end]),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("terraform.tfvars.json"),
+            arguments.to_string(),
+        )
+        .unwrap();
+        let mut child = std::process::Command::new(testkit::tool("terraform"))
+            .arg("console")
+            .current_dir(dir.path())
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("terraform runs (Terraform 1.11 must be on PATH)");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"jsonencode({runs = local.stream_lines, distributions = local.dashboard_distributions})\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "terraform console: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let quoted: String =
+            serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+        let module: Value = serde_json::from_str(&quoted).unwrap();
+        let logs = format!(
+            "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
+            config.collector.service_name
+        );
+        for metric in dashboard::metrics(&config, &logs) {
+            let filter = if metric.suffix == "stream-runs" {
+                &module["runs"]
+            } else {
+                &module["distributions"][metric.suffix]["filter"]
+            };
+            assert_eq!(
+                filter,
+                &Value::from(metric.filter.clone()),
+                "{name} {}",
+                metric.name
+            );
+        }
+    }
+}
