@@ -5,6 +5,7 @@
 #
 #   .tools/venv      Python virtualenv: fake-gcs-server (GCS emulator), checkov, hadolint, zizmor, actionlint
 #   .tools/bin       stable names for the tools: fake-gcs-server, checkov, hadolint, zizmor, actionlint
+#   .tools/discovery the Monitoring and Logging APIs' discovery documents (google-api-python-client)
 #
 # gcloud (with the Pub/Sub emulator), terraform and java come with the machine; the tests that need
 # them fail naming the missing one.
@@ -59,4 +60,31 @@ PY
   # The compact form the test reads: each resource's arguments and blocks.
   "$tools_venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/provider-schema.py" "$schemas/$google/.jsii" "$schemas/$google/schema.json" >&2
 done
+
+# --- Google API discovery documents (provisioner/tests/dashboard.rs) ---------------------------
+# The Monitoring API's (monitoring.v1: Dashboard) and the Logging API's (logging.v2: LogMetric)
+# published schemas, from the discovery cache that the PyPI package google-api-python-client ships;
+# only the two documents are kept, in .tools/discovery/, so the package's dependencies are not
+# needed. The dashboard test walks the rendered dashboard and metrics against them.
+discovery="$tools_dir/discovery"
+api_client=2.202.0
+if [ ! -s "$discovery/$api_client/monitoring.v1.json" ] || [ ! -s "$discovery/$api_client/logging.v2.json" ]; then
+  tools_log "discovery documents: google-api-python-client $api_client"
+  work=$(mktemp -d)
+  "$tools_venv/bin/pip" download --quiet --disable-pip-version-check --no-deps --dest "$work" \
+    "google-api-python-client==$api_client"
+  "$tools_venv/bin/python" - "$work" "$discovery/$api_client" <<'PY'
+import glob, os, sys, zipfile
+work, dest = sys.argv[1:]
+wheel, = glob.glob(os.path.join(work, "*.whl"))
+os.makedirs(dest, exist_ok=True)
+with zipfile.ZipFile(wheel) as z:
+    for document in ("monitoring.v1.json", "logging.v2.json"):
+        data = z.read("googleapiclient/discovery_cache/documents/" + document)
+        with open(os.path.join(dest, document + ".tmp"), "wb") as f:
+            f.write(data)
+        os.replace(os.path.join(dest, document + ".tmp"), os.path.join(dest, document))
+PY
+  rm -rf "$work"
+fi
 tools_log "ready: $(find "$tools_bin" -mindepth 1 -maxdepth 1 -printf '%f ')"

@@ -97,3 +97,8 @@ output "release_repository_url" {
   description = "Artifact Registry path through which released collector images are pulled (empty when none)."
   value       = var.release_repository_id == "" ? "" : "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.releases[0].repository_id}"
 }
+
+output "dashboard_id" {
+  description = "The Cloud Monitoring dashboard (projects/PROJECT/dashboards/ID); null without var.dashboard_json."
+  value       = local.dashboard ? google_monitoring_dashboard.collector[0].id : null
+}

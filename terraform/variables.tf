@@ -448,6 +448,22 @@ variable "alert_channel_ids" {
   }
 }
 
+variable "dashboard_json" {
+  description = "The Cloud Monitoring dashboard (its JSON, as provision render writes it to the root's dashboard.json); null: no dashboard. The module creates the log-based metrics it charts with it."
+  type        = string
+  default     = null
+
+  # A dashboard charting a log-based metric this module does not create would show nothing: every
+  # metric it names must be one of the dashboard metrics of var.service_name (dashboard.tf).
+  validation {
+    condition = var.dashboard_json == null ? true : can(jsondecode(var.dashboard_json)) && alltrue([
+      for match in regexall("logging\\.googleapis\\.com/user/([A-Za-z0-9_.-]+)", var.dashboard_json) :
+      contains([for suffix in ["stream-runs", "stream-events", "newest-event-age", "stream-duration", "token-days-left"] : "${var.service_name}-${suffix}"], match[0])
+    ])
+    error_message = "dashboard_json must be JSON whose log-based metrics (logging.googleapis.com/user/NAME) are the ones this module creates with the dashboard for var.service_name (SERVICE-stream-runs, -stream-events, -newest-event-age, -stream-duration, -token-days-left): render it again with provision render after changing collector.service_name, or leave dashboard_json unset (dashboard.enabled: false)."
+  }
+}
+
 variable "alert_silence_seconds" {
   description = "Alert when no run succeeded for this long; twice the schedule's longest interval."
   type        = number

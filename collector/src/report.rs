@@ -15,6 +15,11 @@ use crate::pipeline::{Outcome, RunSummary};
 /// and `token_account` names its account; one `collector account summary` line per account
 /// follows (`account`, `ok`), which the per-account success metric counts; ERROR and WARNING lines
 /// name their `account`.
+///
+/// Then one `collector stream summary` line per stream (the contract's [`summary::StreamLine`]:
+/// `account` with several, `stream`, `events`, `outcome` (`ok` or the reason),
+/// `newest_event_age_seconds` of the newest event known, `duration_ms`), which the dashboard's
+/// log-based metrics read: one line per stream per run.
 pub fn log_summary(summary: &RunSummary) {
     let json = serde_json::to_string(summary).unwrap_or_default();
     let days_left = |at: Option<chrono::DateTime<chrono::Utc>>| {
@@ -54,6 +59,18 @@ pub fn log_summary(summary: &RunSummary) {
     }
     for stream in &summary.streams {
         let account = stream.account.as_ref().map(|a| a.as_str());
+        tracing::info!(
+            account,
+            stream = %stream.stream,
+            events = stream.events,
+            outcome = summary::outcome_label(&stream.outcome),
+            newest_event_age_seconds = stream
+                .newest_known_event_at
+                .map(|at| (chrono::Utc::now() - at).num_seconds()),
+            duration_ms = stream.duration_ms,
+            "{}",
+            summary::STREAM_SUMMARY_MESSAGE
+        );
         match &stream.outcome {
             Outcome::Permanent(failure) => {
                 tracing::error!(account, stream = %stream.stream, reason = failure.reason.as_str(), error = %failure.detail, "collection stopped: operator action needed")
@@ -71,7 +88,7 @@ pub fn log_summary(summary: &RunSummary) {
 
 #[cfg(test)]
 mod tests {
-    use contract::summary::{FailureReason, SummaryLine};
+    use contract::summary::{FailureReason, StreamLine, SummaryLine};
 
     use super::*;
     use crate::pipeline::StreamSummary;
@@ -83,6 +100,8 @@ mod tests {
         denied.outcome = Outcome::failed(FailureReason::StorageDenied, "storage refused x: 403");
         let mut drained = StreamSummary::new(Stream::AuditEvents);
         drained.events = 12;
+        drained.duration_ms = 31;
+        drained.newest_known_event_at = Some(chrono::Utc::now() - chrono::Duration::minutes(10));
         let summary = RunSummary {
             streams: vec![drained, denied],
             duration_ms: 40,
@@ -95,7 +114,7 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines.len(), 4, "{text}");
         let line: SummaryLine = serde_json::from_value(lines[0].clone()).unwrap();
         assert_eq!(line.message, summary::SUMMARY_MESSAGE);
         assert!(!line.ok);
@@ -105,10 +124,49 @@ mod tests {
         for field in [summary::fields::OK, summary::fields::TOKEN_DAYS_LEFT] {
             assert!(lines[0].get(field).is_some(), "{field} in {text}");
         }
-        assert_eq!(lines[1]["severity"], "ERROR");
-        assert_eq!(lines[1]["stream"], "itemusages");
+        // One stream summary line per stream (the dashboard's metrics read them), then the
+        // failed stream's ERROR.
+        let drained: StreamLine = serde_json::from_value(lines[1].clone()).unwrap();
+        assert_eq!(
+            drained,
+            StreamLine {
+                message: summary::STREAM_SUMMARY_MESSAGE.into(),
+                account: None,
+                stream: Stream::AuditEvents,
+                events: 12,
+                outcome: "ok".into(),
+                newest_event_age_seconds: drained.newest_event_age_seconds,
+                duration_ms: 31,
+            }
+        );
+        let age = drained
+            .newest_event_age_seconds
+            .expect("a known newest event");
+        assert!((600..=660).contains(&age), "{age} in {text}");
+        assert_eq!(lines[1]["severity"], "INFO");
+        assert!(lines[1].get(summary::fields::ACCOUNT).is_none(), "{text}");
+        let denied: StreamLine = serde_json::from_value(lines[2].clone()).unwrap();
+        assert_eq!(denied.outcome, "storage_denied");
+        assert_eq!(denied.events, 0);
+        assert!(
+            lines[2]
+                .get(summary::fields::NEWEST_EVENT_AGE_SECONDS)
+                .is_none(),
+            "no newest event known: no age, {text}"
+        );
+        for field in [
+            summary::fields::STREAM,
+            summary::fields::EVENTS,
+            summary::fields::OUTCOME,
+            summary::fields::NEWEST_EVENT_AGE_SECONDS,
+            summary::fields::DURATION_MS,
+        ] {
+            assert!(lines[1].get(field).is_some(), "{field} in {text}");
+        }
+        assert_eq!(lines[3]["severity"], "ERROR");
+        assert_eq!(lines[3]["stream"], "itemusages");
         let reason: FailureReason =
-            serde_json::from_value(lines[1][summary::fields::REASON].clone()).unwrap();
+            serde_json::from_value(lines[3][summary::fields::REASON].clone()).unwrap();
         assert_eq!(reason, FailureReason::StorageDenied);
     }
 }
@@ -162,7 +220,7 @@ mod accounts_tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 4, "{text}");
+        assert_eq!(lines.len(), 6, "{text}");
         let line: SummaryLine = serde_json::from_value(lines[0].clone()).unwrap();
         assert_eq!(line.token_account, Some(globex.clone()));
         assert_eq!(line.token_days_left, 5);
@@ -176,8 +234,18 @@ mod accounts_tests {
             assert_eq!(line["ok"], ok);
             assert_eq!(line["events"], events);
         }
-        assert_eq!(lines[3]["severity"], "ERROR");
-        assert_eq!(lines[3][summary::fields::ACCOUNT], "globex");
-        assert_eq!(lines[3][summary::fields::REASON], "token_refused");
+        for (line, (name, outcome, events)) in lines[3..5]
+            .iter()
+            .zip([("acme", "ok", 3), ("globex", "token_refused", 0)])
+        {
+            assert_eq!(line["message"], summary::STREAM_SUMMARY_MESSAGE);
+            assert_eq!(line[summary::fields::ACCOUNT], name);
+            assert_eq!(line[summary::fields::STREAM], "auditevents");
+            assert_eq!(line[summary::fields::OUTCOME], outcome);
+            assert_eq!(line[summary::fields::EVENTS], events);
+        }
+        assert_eq!(lines[5]["severity"], "ERROR");
+        assert_eq!(lines[5][summary::fields::ACCOUNT], "globex");
+        assert_eq!(lines[5][summary::fields::REASON], "token_refused");
     }
 }

@@ -82,6 +82,23 @@ async fn a_published_trigger_is_pushed_run_and_acknowledged_once() {
         .map(|e| e.raw)
         .collect();
     assert_eq!(landed(&cloud).await, expected, "every event once, in order");
+    // One stream summary line per stream per run, with the fields the dashboard's metrics read.
+    let streams = lines(&cloud, contract::summary::STREAM_SUMMARY_MESSAGE);
+    assert_eq!(streams.len(), 1, "{streams:?}");
+    let line: contract::summary::StreamLine = serde_json::from_value(streams[0].clone()).unwrap();
+    assert_eq!(
+        (
+            line.stream,
+            line.events,
+            line.outcome.as_str(),
+            line.account.clone()
+        ),
+        (contract::Stream::AuditEvents, 300, "ok", None)
+    );
+    assert!(
+        line.newest_event_age_seconds.is_some_and(|age| age >= 0),
+        "{line:?}"
+    );
     // A 200 acknowledges: the emulator does not deliver the message again.
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(lines(&cloud, "run triggered").len(), 1);
@@ -117,6 +134,17 @@ async fn a_503_is_redelivered_by_the_emulator_until_a_run_succeeds() {
         "transient"
     );
     assert_eq!(summaries.last().unwrap()["ok"], true);
+    // The failed run's stream line carries the failure's reason as its outcome (the dashboard's
+    // runs by outcome and failures by reason), the successful one `ok`.
+    let streams = lines(&cloud, contract::summary::STREAM_SUMMARY_MESSAGE);
+    assert_eq!(streams.len(), summaries.len(), "{streams:?}");
+    assert_eq!(
+        streams[0]["outcome"],
+        summaries[0]["summary"]["streams"][0]["outcome"]["reason"]
+    );
+    assert_ne!(streams[0]["outcome"], "ok");
+    assert_eq!(streams.last().unwrap()["outcome"], "ok");
+    assert_eq!(streams.last().unwrap()["events"], 120);
     let triggered = lines(&cloud, "run triggered");
     assert!(
         triggered.iter().all(|t| t["id"] == id.as_str()),

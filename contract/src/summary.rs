@@ -29,6 +29,10 @@ pub const CANNOT_START_MESSAGE: &str = "collector cannot start";
 /// (fields `account` and `ok`), which the per-account success metric counts.
 pub const ACCOUNT_SUMMARY_MESSAGE: &str = "collector account summary";
 
+/// The message of the INFO line the collector logs for each stream (of each account) after a run:
+/// the fields of [`StreamLine`], which the dashboard's log-based metrics extract.
+pub const STREAM_SUMMARY_MESSAGE: &str = "collector stream summary";
+
 /// The top-level fields of the summary line that alert policies and log filters name.
 pub mod fields {
     /// On ERROR and account summary lines: the account's name, in a deployment of several.
@@ -45,6 +49,16 @@ pub mod fields {
     pub const SUMMARY: &str = "summary";
     /// On ERROR lines: the [`super::FailureReason`], snake_case.
     pub const REASON: &str = "reason";
+    /// On stream summary lines: the stream's name.
+    pub const STREAM: &str = "stream";
+    /// On stream summary lines: events committed by the run (summary line: by every stream).
+    pub const EVENTS: &str = "events";
+    /// On stream summary lines: `ok`, or the [`super::FailureReason`] of a failed stream.
+    pub const OUTCOME: &str = "outcome";
+    /// On stream summary lines: the age of the newest event known for the stream, in seconds.
+    pub const NEWEST_EVENT_AGE_SECONDS: &str = "newest_event_age_seconds";
+    /// Wall time in milliseconds (summary line: the run; stream summary line: the stream's drain).
+    pub const DURATION_MS: &str = "duration_ms";
 }
 
 /// Why a stream (or the collector itself) failed: a closed set, so diagnosis never reads message
@@ -227,6 +241,13 @@ pub struct StreamSummary {
     /// Its age in seconds when the run ended.
     #[serde(default)]
     pub newest_event_age_seconds: Option<i64>,
+    /// The newest event known for the stream: committed by this run, or else by an earlier one
+    /// (the checkpoint's record of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_known_event_at: Option<DateTime<Utc>>,
+    /// Wall time of the stream's drain, milliseconds.
+    #[serde(default)]
+    pub duration_ms: u64,
     /// How the drain ended.
     pub outcome: Outcome,
 }
@@ -243,6 +264,8 @@ impl StreamSummary {
             bytes: 0,
             newest_event_at: None,
             newest_event_age_seconds: None,
+            newest_known_event_at: None,
+            duration_ms: 0,
             outcome: Outcome::Drained,
         }
     }
@@ -325,6 +348,45 @@ impl RunSummary {
     pub fn account(&self, account: &AccountName) -> Option<&AccountSummary> {
         self.accounts.iter().find(|a| &a.account == account)
     }
+}
+
+/// What a stream's outcome counts as on its stream summary line: `ok` for a clean stop (drained,
+/// limits, budget, shutdown, a spent rate limit), else the failure's reason.
+pub fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Transient(failure) | Outcome::Permanent(failure) => failure.reason.as_str(),
+        Outcome::Unknown => FailureReason::Unknown.as_str(),
+        Outcome::Drained
+        | Outcome::MaxRecords
+        | Outcome::Budget
+        | Outcome::Stopped
+        | Outcome::RateLimited { .. } => OUTCOME_OK,
+    }
+}
+
+/// The `outcome` of a stream that finished cleanly.
+pub const OUTCOME_OK: &str = "ok";
+
+/// The stream summary line's JSON payload (`jsonPayload`): one per stream per run, the fields the
+/// dashboard's log-based metrics extract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamLine {
+    /// [`STREAM_SUMMARY_MESSAGE`].
+    pub message: String,
+    /// The account, in a deployment of several (absent with one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountName>,
+    /// The stream.
+    pub stream: Stream,
+    /// Events committed by the run.
+    pub events: u64,
+    /// [`OUTCOME_OK`] or the failure's reason ([`outcome_label`]).
+    pub outcome: String,
+    /// Age of the newest event known for the stream, seconds (absent while none is known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_event_age_seconds: Option<i64>,
+    /// Wall time of the stream's drain, milliseconds.
+    pub duration_ms: u64,
 }
 
 /// The summary line's JSON payload as Cloud Logging keeps it (`jsonPayload`): the fields readers

@@ -28,7 +28,12 @@ fn module_arguments(config: &Config) -> serde_json::Value {
         .find(|f| f.path == render::files::TF_MAIN)
         .unwrap()
         .contents;
-    testkit::module_arguments(main)
+    let mut arguments = testkit::module_arguments(main);
+    // The dashboard's JSON is read from its own rendered file (`file(…)` in the root).
+    if let Some(dashboard) = files.iter().find(|f| f.path == render::files::TF_DASHBOARD) {
+        arguments["dashboard_json"] = dashboard.contents.clone().into();
+    }
+    arguments
 }
 
 /// The locals of alerting.tf that name no resource, with the module's variables and layout, as a

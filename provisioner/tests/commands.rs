@@ -255,6 +255,11 @@ fn gcloud_engine_updates_what_exists_and_keeps_the_deployed_image() {
         Reply::ok("https://collector-abc-uc.a.run.app\n"),
     );
     s.on("gcloud", &["describe"], Reply::ok("name: exists\n"));
+    s.on(
+        "gcloud",
+        &["dashboards", "list"],
+        Reply::ok("projects/acme-secops-prod/dashboards/7\n"),
+    );
     let out = provision(
         dir.path(),
         &s,
@@ -622,6 +627,11 @@ fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_n
     );
     assert!(stdout.ends_with(estimate.as_ref()), "{stdout}");
 
+    s.on(
+        "gcloud",
+        &["dashboards", "list"],
+        Reply::ok("projects/acme-secops-prod/dashboards/7\n"),
+    );
     let destroy = provision(dir.path(), &s, &["destroy", "--engine", "gcloud"], None);
     assert!(
         destroy.status.success(),
@@ -638,6 +648,13 @@ fn gcloud_engine_plan_checks_the_script_and_destroy_removes_all_but_the_bucket_n
     assert_eq!(
         deletes,
         [
+            // The dashboard first, then the metrics it charts.
+            "monitoring dashboards delete projects/acme-secops-prod/dashboards/7",
+            "logging metrics delete onepassword-audit-collector-stream-runs",
+            "logging metrics delete onepassword-audit-collector-stream-events",
+            "logging metrics delete onepassword-audit-collector-newest-event-age",
+            "logging metrics delete onepassword-audit-collector-stream-duration",
+            "logging metrics delete onepassword-audit-collector-token-days-left",
             "scheduler jobs delete onepassword-audit-collector-hourly",
             "pubsub subscriptions delete onepassword-audit-trigger-push",
             "pubsub topics delete onepassword-audit-trigger",

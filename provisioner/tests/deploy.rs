@@ -65,6 +65,11 @@ fn present(s: &mut StandIns) {
         &["policies", "list"],
         Reply::ok("projects/acme/alertPolicies/42\n"),
     );
+    s.on(
+        "gcloud",
+        &["dashboards", "list"],
+        Reply::ok("projects/acme/dashboards/7\n"),
+    );
 }
 
 /// Runs every phase of deploy.sh and destroy.sh (both ways) of `example` with gcloud answering
@@ -112,6 +117,27 @@ fn every_gcloud_line_of_the_minimal_scripts_parses_in_both_branches() {
         ),
         (&created, "gcloud scheduler jobs create pubsub"),
         (&updated, "gcloud scheduler jobs update pubsub"),
+        (
+            &created,
+            "gcloud logging metrics create onepassword-audit-collector-stream-runs",
+        ),
+        (
+            &updated,
+            "gcloud logging metrics update onepassword-audit-collector-token-days-left",
+        ),
+        (&created, "gcloud monitoring dashboards create --project"),
+        (
+            &updated,
+            "gcloud monitoring dashboards update projects/acme/dashboards/7 --project",
+        ),
+        (
+            &updated,
+            "gcloud monitoring dashboards delete projects/acme/dashboards/7",
+        ),
+        (
+            &updated,
+            "gcloud logging metrics delete onepassword-audit-collector-newest-event-age",
+        ),
         (&created, "gcloud pubsub subscriptions create"),
         (&updated, "gcloud pubsub subscriptions update"),
         (&updated, "gcloud scheduler jobs delete"),
@@ -340,9 +366,14 @@ fn every_alert_policy_and_metric_file_is_one_the_apis_read() {
         assert!(out.status.success(), "{}", text(&out).1);
         let mut checked = Vec::new();
         for call in s.calls() {
+            let config_kind = if call.args.iter().any(|a| a == "dashboards") {
+                testkit::ApiMessage::Dashboard
+            } else {
+                testkit::ApiMessage::LogMetric
+            };
             for (flag, kind) in [
                 ("--policy-from-file", testkit::ApiMessage::AlertPolicy),
-                ("--config-from-file", testkit::ApiMessage::LogMetric),
+                ("--config-from-file", config_kind),
             ] {
                 let Some(at) = call.args.iter().position(|a| a == flag) else {
                     continue;
@@ -362,9 +393,11 @@ fn every_alert_policy_and_metric_file_is_one_the_apis_read() {
             .iter()
             .filter(|f| **f == "--config-from-file")
             .count();
+        // The dashboard's five metrics and the dashboard itself, and with several accounts the
+        // per-account alert metric.
         assert_eq!(
             metric_files,
-            usize::from(example == "accounts"),
+            5 + 1 + usize::from(example == "accounts"),
             "{example}: the per-account metric is a config file"
         );
     }
@@ -1414,4 +1447,105 @@ fn apply_with_several_accounts_stores_each_token_in_its_own_secret_on_stdin_only
         text(&out).1
     );
     assert!(s.calls().is_empty(), "nothing ran");
+}
+
+/// The gcloud engine creates the dashboard's log-based metrics before the dashboard that charts
+/// them, and says so; a dashboard Cloud Monitoring refuses for a metric it does not know yet is
+/// retried (bounded) like the alert policies; an existing dashboard is updated with its etag.
+#[test]
+fn the_dashboard_comes_after_its_metrics_and_is_updated_with_its_etag() {
+    let dir = gcloud_scripts("minimal");
+    let mut s = stand_ins();
+    absent(&mut s);
+    s.on_seq(
+        "gcloud",
+        &["dashboards", "create"],
+        vec![
+            Reply::fail(1, UNKNOWN_METRIC),
+            Reply::ok("Created dashboard.\n"),
+        ],
+    );
+    let out = bash(
+        &s,
+        dir.path(),
+        &dir.path().join("gcloud/deploy.sh"),
+        &["service"],
+        &[("METRIC_WAIT_SECONDS", "0")],
+    );
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("== dashboard: first the log-based metrics it charts, then the dashboard"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("waiting for Cloud Monitoring to know the new log-based metric onepassword-audit-collector-stream-runs"),
+        "{stderr}"
+    );
+    let created = lines(&s.calls());
+    let at = |needle: &str| {
+        created
+            .iter()
+            .position(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("{needle} not in {created:#?}"))
+    };
+    let dashboard = at("gcloud monitoring dashboards create");
+    for suffix in [
+        "stream-runs",
+        "stream-events",
+        "newest-event-age",
+        "stream-duration",
+        "token-days-left",
+    ] {
+        assert!(
+            at(&format!(
+                "gcloud logging metrics create onepassword-audit-collector-{suffix} "
+            )) < dashboard,
+            "{suffix} is created before the dashboard"
+        );
+    }
+    assert_eq!(count(&s, |l| l.contains("dashboards create")), 2);
+
+    // Present: updated in place, the file carrying the dashboard's etag.
+    let mut s = stand_ins();
+    // The first matching answer wins: the dashboard's etag before every other describe.
+    s.on(
+        "gcloud",
+        &["dashboards", "describe"],
+        Reply::ok("BwYaBc123=\n"),
+    );
+    present(&mut s);
+    let out = bash(
+        &s,
+        dir.path(),
+        &dir.path().join("gcloud/deploy.sh"),
+        &["service"],
+        &[("METRIC_WAIT_SECONDS", "0")],
+    );
+    assert!(out.status.success(), "{}", text(&out).1);
+    let calls = s.calls();
+    let update = calls
+        .iter()
+        .find(|c| {
+            c.args
+                .starts_with(&["monitoring".into(), "dashboards".into(), "update".into()])
+        })
+        .expect("the dashboard is updated");
+    let at = update
+        .args
+        .iter()
+        .position(|a| a == "--config-from-file")
+        .unwrap();
+    let sent: serde_json::Value =
+        serde_json::from_str(&update.files[&update.args[at + 1]]).unwrap();
+    assert_eq!(sent["etag"], "BwYaBc123=");
+    assert_eq!(
+        sent["displayName"],
+        "1Password collector: onepassword-audit-collector"
+    );
+    assert!(
+        !lines(&calls)
+            .iter()
+            .any(|l| l.contains("dashboards create"))
+    );
 }

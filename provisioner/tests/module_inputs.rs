@@ -23,7 +23,12 @@ fn arguments(example: &str) -> serde_json::Value {
         .find(|f| f.path == render::files::TF_MAIN)
         .unwrap()
         .contents;
-    testkit::module_arguments(main)
+    let mut arguments = testkit::module_arguments(main);
+    // The dashboard's JSON is read from its own rendered file (`file(…)` in the root).
+    if let Some(dashboard) = files.iter().find(|f| f.path == render::files::TF_DASHBOARD) {
+        arguments["dashboard_json"] = dashboard.contents.clone().into();
+    }
+    arguments
 }
 
 /// Terraform's verdict on the module's variables with `arguments`: Ok, or its error output.
@@ -144,6 +149,32 @@ fn the_module_refuses_what_provision_refuses() {
     a["topic_name"] = serde_json::json!(format!("t{}", "x".repeat(208)));
     refused(&a, "topic_name must be at most 208 characters");
     a["secops_feed"] = serde_json::json!("storage_v2");
+    validate(&a).unwrap();
+}
+
+/// A dashboard whose log-based metrics the module would not create (another service's, a renamed
+/// service's, or one it never defines) is refused naming the fix, as is a dashboard that is not
+/// JSON; the render's own dashboard is accepted (above) and no dashboard at all too.
+#[test]
+fn the_module_refuses_a_dashboard_whose_metrics_it_does_not_create() {
+    let fix = "are the ones this module creates with the dashboard for var.service_name";
+    let mut a = arguments("minimal");
+    let rendered = a["dashboard_json"]
+        .as_str()
+        .expect("the dashboard is on by default")
+        .to_owned();
+    let service = a["service_name"].as_str().unwrap().to_owned();
+    assert!(rendered.contains(&format!(
+        "logging.googleapis.com/user/{service}-stream-runs"
+    )));
+    a["service_name"] = serde_json::json!("renamed-collector");
+    refused(&a, fix);
+    let mut a = arguments("minimal");
+    a["dashboard_json"] = rendered.replace("-stream-runs", "-runs-by-outcome").into();
+    refused(&a, fix);
+    a["dashboard_json"] = serde_json::json!("{\"displayName\": ");
+    refused(&a, "dashboard_json must be JSON");
+    a.as_object_mut().unwrap().remove("dashboard_json");
     validate(&a).unwrap();
 }
 

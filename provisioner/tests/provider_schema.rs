@@ -308,3 +308,57 @@ fn the_module_and_the_rendered_root_accept_google_8() {
         assert!((7..9).contains(&major), "{version}");
     }
 }
+
+/// The dashboard's resources (`dashboard.tf`) are in the check, at both versions, and a mistake in
+/// them is caught: a misspelled argument of a metric, a misspelled block inside its dynamic
+/// labels, and the dashboard without its JSON.
+#[test]
+fn the_dashboard_resources_are_checked_and_their_mistakes_caught() {
+    let text = std::fs::read_to_string(workspace().join("terraform/dashboard.tf")).unwrap();
+    for version in VERSIONS {
+        let provider = provider(version);
+        let mut checked = Checked::default();
+        check_text(&provider, "dashboard.tf", &text, &mut checked);
+        assert_eq!(checked.problems, Vec::<String>::new(), "{version}");
+        assert_eq!(
+            checked.resources, 3,
+            "{version}: two metric resources and the dashboard"
+        );
+        for (from, to, expected) in [
+            (
+                "  value_extractor = ",
+                "  value_extracter = ",
+                "unknown argument value_extracter",
+            ),
+            (
+                "    exponential_buckets {",
+                "    exponential_bucket {",
+                "unknown block exponential_bucket",
+            ),
+            (
+                "        value_type  = \"STRING\"",
+                "        value_typ   = \"STRING\"",
+                "unknown argument value_typ",
+            ),
+            (
+                "  dashboard_json = var.dashboard_json\n",
+                "",
+                "the required argument dashboard_json is missing",
+            ),
+        ] {
+            assert!(text.contains(from), "{from}");
+            let mut checked = Checked::default();
+            check_text(
+                &provider,
+                "dashboard.tf",
+                &text.replacen(from, to, 1),
+                &mut checked,
+            );
+            assert!(
+                checked.problems.iter().any(|p| p.contains(expected)),
+                "{version} {expected}: {:?}",
+                checked.problems
+            );
+        }
+    }
+}

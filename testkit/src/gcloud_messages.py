@@ -2,7 +2,7 @@
 prints every field the API does not know (a misspelled or invented field), as a JSON list.
 
 Usage: python3 gcloud_messages.py SDK_ROOT KIND < document.json
-KIND: LogMetric (logging v2) or AlertPolicy (monitoring v3). Exit 0: every field is known.
+KIND: LogMetric (logging v2), AlertPolicy (monitoring v3) or Dashboard (monitoring v1). Exit 0: every field is known.
 """
 import json
 import sys
@@ -13,11 +13,13 @@ sys.path.insert(0, sdk_root + "/lib/third_party")
 
 from apitools.base.py import encoding  # noqa: E402
 from googlecloudsdk.generated_clients.apis.logging.v2 import logging_v2_messages  # noqa: E402
+from googlecloudsdk.generated_clients.apis.monitoring.v1 import monitoring_v1_messages  # noqa: E402
 from googlecloudsdk.generated_clients.apis.monitoring.v3 import monitoring_v3_messages  # noqa: E402
 
 classes = {
     "LogMetric": logging_v2_messages.LogMetric,
     "AlertPolicy": monitoring_v3_messages.AlertPolicy,
+    "Dashboard": monitoring_v1_messages.Dashboard,
 }
 message = encoding.JsonToMessage(classes[kind], sys.stdin.read())
 

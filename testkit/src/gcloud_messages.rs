@@ -13,6 +13,8 @@ pub enum ApiMessage {
     LogMetric,
     /// `monitoring.v3.AlertPolicy` (`gcloud alpha monitoring policies create --policy-from-file`).
     AlertPolicy,
+    /// `monitoring.v1.Dashboard` (`gcloud monitoring dashboards create --config-from-file`).
+    Dashboard,
 }
 
 impl ApiMessage {
@@ -20,6 +22,7 @@ impl ApiMessage {
         match self {
             ApiMessage::LogMetric => "LogMetric",
             ApiMessage::AlertPolicy => "AlertPolicy",
+            ApiMessage::Dashboard => "Dashboard",
         }
     }
 }
@@ -90,5 +93,8 @@ mod tests {
             error.contains("conditionMatchedLog.labelExtractor"),
             "{error}"
         );
+        let dashboard = r#"{"displayName":"d","mosaicLayout":{"columns":48,"tiles":[{"width":8,"widget":{"title":"t","xyChart":{"dataSets":[{"plotTyp":"LINE"}]}}}]}}"#;
+        let error = check_message(ApiMessage::Dashboard, dashboard).unwrap_err();
+        assert!(error.contains("dataSets.plotTyp"), "{error}");
     }
 }

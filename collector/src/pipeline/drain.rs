@@ -184,6 +184,7 @@ impl<'a> Drain<'a> {
     }
 
     pub async fn run(mut self) -> StreamSummary {
+        let started = Instant::now();
         self.summary.outcome = match self.drain().await {
             Ok(outcome) => outcome,
             Err(error) => self.outcome_of(error).await,
@@ -192,6 +193,12 @@ impl<'a> Drain<'a> {
         if let Some(newest) = self.summary.newest_event_at {
             self.summary.newest_event_age_seconds = Some((Utc::now() - newest).num_seconds());
         }
+        // The newest event known: this run's, else the one the checkpoint recorded.
+        self.summary.newest_known_event_at = self
+            .summary
+            .newest_event_at
+            .max(self.summary.newest_known_event_at);
+        self.summary.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.summary
     }
 
@@ -250,7 +257,10 @@ impl<'a> Drain<'a> {
     /// Steps through the protocol's states until one ends the drain; each step is one
     /// transition (`transitions.rs`), and every state in between is consistent on storage.
     async fn drain(&mut self) -> Result<Outcome, DrainError> {
-        let mut state = State::Loaded(self.checkpoints.load().await?, None);
+        let loaded = self.checkpoints.load().await?;
+        self.summary.newest_known_event_at =
+            loaded.checkpoint().and_then(|c| c.stats.newest_event_at);
+        let mut state = State::Loaded(loaded, None);
         loop {
             state = match state {
                 // Every state on storage is consistent, so stopping here is always safe.

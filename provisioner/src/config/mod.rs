@@ -19,8 +19,8 @@ pub use feed::{FeedKind, notification_topic, subscription, subscription_filter};
 pub use problem::Problem;
 pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{
-    Alerting, Bucket, Collector, Config, Github, Schedule, Secops, SecopsInstance, ServiceAccounts,
-    SourceDeletion, StorageClass, Terraform,
+    Alerting, Bucket, Collector, Config, Dashboard, Github, Schedule, Secops, SecopsInstance,
+    ServiceAccounts, SourceDeletion, StorageClass, Terraform,
 };
 pub use sizing::{CONCURRENCY, DEFAULT_CPU, DEFAULT_MEMORY, cpu_count, memory_mib};
 pub use validate::validate;

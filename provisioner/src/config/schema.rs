@@ -129,6 +129,9 @@ pub struct Config {
     /// Alert policies and where their notifications go.
     #[serde(default)]
     pub alerting: Alerting,
+    /// The Cloud Monitoring dashboard and the log-based metrics it charts.
+    #[serde(default)]
+    pub dashboard: Dashboard,
     /// A GitHub repository whose deploy workflow may roll out the collector (Workload Identity
     /// Federation; no key).
     #[serde(default)]
@@ -168,6 +171,21 @@ pub struct Alerting {
     pub emails: Vec<String>,
     /// Existing notification channel ids (`projects/P/notificationChannels/N`).
     pub channels: Vec<String>,
+}
+
+/// The operator's dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Dashboard {
+    /// Create the dashboard and, always with it, the log-based metrics it charts (on by default:
+    /// log-based metrics and dashboards cost nothing at the collector's volume).
+    pub enabled: bool,
+}
+
+impl Default for Dashboard {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 /// Google SecOps settings.

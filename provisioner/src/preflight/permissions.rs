@@ -31,6 +31,8 @@ pub enum Phase {
     Service,
     /// The SecOps feed service account's read grant on the bucket (`secops.service_account`).
     FeedReadGrant,
+    /// The dashboard and the log-based metrics it charts (`dashboard.enabled`).
+    Dashboard,
     /// The alert policies (`alerting.enabled`).
     Alerting,
     /// The GitHub Actions deployer (`github.repository`).
@@ -41,13 +43,14 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in order.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::Foundation,
         Phase::Token,
         Phase::ReleaseImage,
         Phase::Build,
         Phase::Service,
         Phase::FeedReadGrant,
+        Phase::Dashboard,
         Phase::Alerting,
         Phase::GithubDeploys,
         Phase::SecopsFeeds,
@@ -62,6 +65,7 @@ impl Phase {
             Phase::Build => "build (--build)",
             Phase::Service => "service",
             Phase::FeedReadGrant => "feed read grant",
+            Phase::Dashboard => "dashboard",
             Phase::Alerting => "alerting",
             Phase::GithubDeploys => "GitHub deploys",
             Phase::SecopsFeeds => "SecOps feeds",
@@ -99,6 +103,7 @@ impl Phase {
                 "google_storage_notification",
             ],
             Phase::FeedReadGrant => &["google_storage_bucket_iam_member"],
+            Phase::Dashboard => &["google_logging_metric", "google_monitoring_dashboard"],
             Phase::Alerting => &[
                 "google_logging_metric",
                 "google_monitoring_alert_policy",
@@ -162,6 +167,15 @@ impl Phase {
                 "storage buckets notifications create",
             ],
             Phase::FeedReadGrant => &["storage buckets add-iam-policy-binding"],
+            Phase::Dashboard => &[
+                "logging metrics describe",
+                "logging metrics update",
+                "logging metrics create",
+                "monitoring dashboards list",
+                "monitoring dashboards describe",
+                "monitoring dashboards update",
+                "monitoring dashboards create",
+            ],
             Phase::Alerting => &[
                 "logging metrics describe",
                 "logging metrics update",
@@ -184,6 +198,7 @@ impl Phase {
             Phase::ReleaseImage => config.collector.image.is_none() && !build,
             Phase::Build => config.collector.image.is_none() && build,
             Phase::FeedReadGrant => config.secops.service_account.is_some(),
+            Phase::Dashboard => config.dashboard.enabled,
             Phase::Alerting => config.alerting.enabled,
             // The gcloud script creates no GitHub deployer and no feeds.
             Phase::GithubDeploys => {
@@ -324,6 +339,14 @@ pub const TERRAFORM: &[(&str, &[&str])] = &[
             "logging.logMetrics.create",
             "logging.logMetrics.get",
             "logging.logMetrics.update",
+        ],
+    ),
+    (
+        "google_monitoring_dashboard",
+        &[
+            "monitoring.dashboards.create",
+            "monitoring.dashboards.get",
+            "monitoring.dashboards.update",
         ],
     ),
     (
@@ -532,6 +555,22 @@ pub const GCLOUD: &[(&str, &[&str])] = &[
     ("logging metrics update", &["logging.logMetrics.update"]),
     ("logging metrics create", &["logging.logMetrics.create"]),
     (
+        "monitoring dashboards list",
+        &["monitoring.dashboards.list"],
+    ),
+    (
+        "monitoring dashboards describe",
+        &["monitoring.dashboards.get"],
+    ),
+    (
+        "monitoring dashboards update",
+        &["monitoring.dashboards.update"],
+    ),
+    (
+        "monitoring dashboards create",
+        &["monitoring.dashboards.create"],
+    ),
+    (
         "beta monitoring channels list",
         &["monitoring.notificationChannels.list"],
     ),
@@ -596,11 +635,15 @@ pub const VERIFIED: &[&str] = &[
     "logging.logMetrics.get",
     "logging.logMetrics.update",
     // .../roles-permissions/monitoring (roles/monitoring.alertPolicyEditor,
-    // roles/monitoring.notificationChannelEditor)
+    // roles/monitoring.notificationChannelEditor, roles/monitoring.dashboardEditor)
     "monitoring.alertPolicies.create",
     "monitoring.alertPolicies.get",
     "monitoring.alertPolicies.list",
     "monitoring.alertPolicies.update",
+    "monitoring.dashboards.create",
+    "monitoring.dashboards.get",
+    "monitoring.dashboards.list",
+    "monitoring.dashboards.update",
     "monitoring.notificationChannels.create",
     "monitoring.notificationChannels.get",
     "monitoring.notificationChannels.list",
@@ -748,6 +791,7 @@ pub fn markdown() -> String {
             Phase::ReleaseImage => "no `collector.image`, no `--build`",
             Phase::Build => "`--build`",
             Phase::FeedReadGrant => "`secops.service_account`",
+            Phase::Dashboard => "`dashboard.enabled` (the default)",
             Phase::Alerting => "`alerting.enabled`",
             Phase::GithubDeploys => "`github.repository` (Terraform)",
             Phase::SecopsFeeds => "`secops.instance` (Terraform; on the SecOps project)",

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{alerts, environment};
+use super::{alerts, dashboard, environment};
 use crate::config::Config;
 
 /// One collected stream and its feed prefix.
@@ -64,6 +64,8 @@ pub struct Context {
     alert_metric_config: Option<String>,
     alert_policies: Vec<String>,
     alert_policy_names: Vec<String>,
+    /// The dashboard and its metrics, when `dashboard.enabled`.
+    dashboard: Option<DashboardContext>,
     github: crate::config::Github,
     /// `--set-secrets`: each token variable from its secret.
     token_secrets: String,
@@ -79,6 +81,25 @@ pub struct Context {
     accounts: Vec<AccountContext>,
 }
 
+/// The dashboard as the templates use it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardContext {
+    /// Its display name (the gcloud script finds it by it).
+    name: String,
+    /// Its JSON, on one line (the gcloud script's `--config-from-file`).
+    json: String,
+    /// Its metrics, in the order they are created.
+    metrics: Vec<DashboardMetric>,
+}
+
+/// One of the dashboard's log-based metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct DashboardMetric {
+    name: String,
+    /// The LogMetric JSON `gcloud logging metrics create --config-from-file` reads.
+    config: String,
+}
+
 /// One account of a deployment of several, as the Terraform root passes it to the module.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountContext {
@@ -90,14 +111,19 @@ pub struct AccountContext {
     asset_namespace: String,
 }
 
+/// The collector service's log entries (a Cloud Logging filter).
+pub(super) fn collector_logs(config: &Config) -> String {
+    format!(
+        "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
+        config.collector.service_name
+    )
+}
+
 impl Context {
     /// The context of `config`; `image`, when given, is the image the service runs instead of
     /// the config's.
     pub fn from_config(config: &Config, image: Option<&str>) -> Self {
-        let logs = format!(
-            "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
-            config.collector.service_name
-        );
+        let logs = collector_logs(config);
         let pairs = config.stream_prefixes();
         let width = pairs
             .iter()
@@ -179,6 +205,17 @@ impl Context {
             event_feed: super::event_feed::EventFeed::of(config),
             alerting: config.alerting.clone(),
             github: config.github.clone(),
+            dashboard: config.dashboard.enabled.then(|| DashboardContext {
+                name: dashboard::display_name(config),
+                json: dashboard::dashboard(config, &logs).to_string(),
+                metrics: dashboard::metrics(config, &logs)
+                    .into_iter()
+                    .map(|m| DashboardMetric {
+                        config: m.log_metric().to_string(),
+                        name: m.name,
+                    })
+                    .collect(),
+            }),
             alert_silence_seconds: alerts::silence_seconds(config),
             alert_metric_filter: alerts::silence_metric_filter(config, &logs),
             alert_metric_config: alerts::silence_metric_config(config, &logs),

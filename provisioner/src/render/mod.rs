@@ -3,6 +3,7 @@
 
 mod alerts;
 mod context;
+pub mod dashboard;
 pub mod environment;
 pub mod event_feed;
 mod filters;
@@ -57,6 +58,8 @@ impl Engine {
 pub mod files {
     /// Terraform root module.
     pub const TF_MAIN: &str = "terraform/main.tf";
+    /// The dashboard's JSON, which the Terraform root passes to the module (with the dashboard on).
+    pub const TF_DASHBOARD: &str = "terraform/dashboard.json";
     /// Terraform backend.
     pub const TF_BACKEND: &str = "terraform/backend.tf";
     /// Folder of the embedded reusable module inside the root.
@@ -94,6 +97,10 @@ pub const MODULE_FILES: &[(&str, &str)] = &[
         include_str!("../../../terraform/alerting.tf"),
     ),
     ("ci.tf", include_str!("../../../terraform/ci.tf")),
+    (
+        "dashboard.tf",
+        include_str!("../../../terraform/dashboard.tf"),
+    ),
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -179,6 +186,13 @@ pub fn render_with_image(
                     executable: false,
                 });
             }
+            if config.dashboard.enabled {
+                out.push(RenderedFile {
+                    path: files::TF_DASHBOARD.to_owned(),
+                    contents: dashboard_file(config),
+                    executable: false,
+                });
+            }
             for (name, contents) in MODULE_FILES {
                 out.push(RenderedFile {
                     path: format!("{}/{name}", files::TF_MODULE_DIR),
@@ -198,6 +212,15 @@ pub fn render_with_image(
         }
     }
     Ok(out)
+}
+
+/// The dashboard JSON file the Terraform root reads, pretty-printed for review.
+fn dashboard_file(config: &Config) -> String {
+    let logs = context::collector_logs(config);
+    let mut text = serde_json::to_string_pretty(&dashboard::dashboard(config, &logs))
+        .expect("a JSON value serializes");
+    text.push('\n');
+    text
 }
 
 /// Writing rendered files failed.

@@ -645,3 +645,24 @@ async fn a_412_on_this_runs_own_retried_intent_write_completes_it_with_the_bytes
     };
     assert_eq!(checkpoint.position, Position::Cursor(next_cursor));
 }
+
+// The stream summary's view of freshness (the dashboard's newest event age).
+
+#[tokio::test]
+async fn a_run_with_nothing_new_still_knows_the_newest_event_from_the_checkpoint() {
+    let fixture = Fixture::new(15).await;
+    let first = fixture.drain().run().await;
+    assert_eq!(first.events, 15);
+    let newest = first.newest_event_at.expect("the run committed events");
+    assert_eq!(first.newest_known_event_at, Some(newest));
+    assert_eq!(fixture.stored().await.0.stats.newest_event_at, Some(newest));
+
+    let second = fixture.drain().run().await;
+    assert_eq!((second.events, second.newest_event_at), (0, None));
+    assert_eq!(
+        second.newest_known_event_at,
+        Some(newest),
+        "a run that collects nothing reports the newest event the checkpoint recorded"
+    );
+    assert!(matches!(second.outcome, Outcome::Drained));
+}
