@@ -48,7 +48,7 @@ fn freshness(status: &Status) -> Vec<(Option<String>, String, String)> {
 fn single() -> (Config, Status) {
     let config = config::parse(
         "onepassword-secops.yaml",
-        "project_id: acme-secops-prod\nregion: us-central1\nstreams: [auditevents, signinattempts, itemusages]\n",
+        "project_id: acme-secops-prod\nregion: us-central1\nstreams: [auditevents, signinattempts, itemusages]\nschedule:\n  cron: \"0 * * * *\"\n",
     )
     .unwrap();
     let accounts = config.accounts();
@@ -168,7 +168,7 @@ fn several_accounts_every_minute_each_stream_on_its_own() {
             (
                 account("globex-eu"),
                 "itemusages".into(),
-                "stale (missed 12 runs)".into()
+                "late (missed 12 runs)".into()
             ),
             (
                 account("initech"),

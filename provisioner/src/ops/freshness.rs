@@ -145,7 +145,7 @@ mod tests {
     }
 
     #[test]
-    fn minute_runs_are_late_for_each_missed_minute_until_the_alerts_ten_minutes() {
+    fn minute_runs_are_late_for_each_missed_minute_until_the_alerts_sixteen_minutes() {
         let minutely = "* * * * *";
         assert_eq!(judge(minutely, Some(90)), Freshness::Fresh);
         assert_eq!(
@@ -157,9 +157,14 @@ mod tests {
             Freshness::Late { missed_runs: 9 }
         );
         assert_eq!(
-            judge(minutely, Some(600)),
+            judge(minutely, Some(900)),
+            Freshness::Late { missed_runs: 15 }
+        );
+        // The no-successful-run alert waits one gap plus 15 minutes for every minute (960 s).
+        assert_eq!(
+            judge(minutely, Some(960)),
             Freshness::Stale {
-                missed_runs: Some(10)
+                missed_runs: Some(16)
             }
         );
         assert_eq!(
