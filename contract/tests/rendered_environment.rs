@@ -160,6 +160,16 @@ fn check_against(
     settings
 }
 
+/// The module block's arguments in the rendered root, the dashboard's JSON read from its own
+/// rendered file as the root's `file(…)` reads it.
+fn module_arguments(files: &[RenderedFile]) -> serde_json::Value {
+    let mut arguments = testkit::module_arguments(file(files, render::files::TF_MAIN));
+    if let Some(dashboard) = files.iter().find(|f| f.path == render::files::TF_DASHBOARD) {
+        arguments["dashboard_json"] = dashboard.contents.clone().into();
+    }
+    arguments
+}
+
 /// What the module's layout and environment evaluate to with `arguments`.
 #[derive(Debug, serde::Deserialize)]
 struct Evaluated {
@@ -171,7 +181,12 @@ struct Evaluated {
 /// The module's `local.collector_env`, `local.token_env` and `local.feeds`, evaluated by Terraform.
 fn evaluate(module: &[RenderedFile], arguments: &serde_json::Value) -> Evaluated {
     let mut root = TerraformRoot::new();
-    for name in ["variables.tf", "layout.tf", "collector_env.tf"] {
+    for name in [
+        "variables.tf",
+        "feed_variables.tf",
+        "layout.tf",
+        "collector_env.tf",
+    ] {
         let path = format!("{}/{name}", render::files::TF_MODULE_DIR);
         root = root.file(name, file(module, &path));
     }
@@ -220,10 +235,7 @@ fn the_terraform_engine_renders_an_environment_the_collector_accepts_and_agrees_
     for name in EXAMPLES {
         let config = example(name);
         let files = render::render(&config, Engine::Terraform).unwrap();
-        let evaluated = evaluate(
-            &files,
-            &testkit::module_arguments(file(&files, render::files::TF_MAIN)),
-        );
+        let evaluated = evaluate(&files, &module_arguments(&files));
         let vars = unique(&evaluated.env, "value");
         assert_eq!(vars[env::GCS_BUCKET], config.bucket.name, "{name}");
         let tokens = unique(&evaluated.tokens, "secret_id");
@@ -353,10 +365,7 @@ fn a_renamed_variable_or_a_wrong_folder_fails_these_checks() {
     // The check itself must fail on a drifted environment.
     let config = example("minimal");
     let files = render::render(&config, Engine::Terraform).unwrap();
-    let evaluated = evaluate(
-        &files,
-        &testkit::module_arguments(file(&files, render::files::TF_MAIN)),
-    );
+    let evaluated = evaluate(&files, &module_arguments(&files));
     let rendered = unique(&evaluated.env, "value");
     let tokens = unique(&evaluated.tokens, "secret_id");
     check_against(&config, rendered.clone(), &tokens, "as rendered");

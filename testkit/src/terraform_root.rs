@@ -105,8 +105,13 @@ impl TerraformRoot {
             String::from_utf8_lossy(&out.stderr)
         );
         // Terraform prints the JSON text as a quoted string.
-        let quoted: String = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim())
-            .expect("terraform console prints a quoted string");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let quoted: String = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "terraform console prints a quoted string ({e}); it printed: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
         serde_json::from_str(&quoted).expect("jsonencode gives JSON")
     }
 }
