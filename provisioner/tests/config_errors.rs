@@ -460,7 +460,17 @@ fn accounts_in_parallel_goes_up_to_64() {
             1,
         )
     };
-    let config = config::parse("64.yaml", &with("64")).unwrap();
+    // More than 16 accounts at once need 1Gi (a catch-up of 64 at once peaked at 739 MiB).
+    let message = error(&with("17"));
+    assert!(
+        message.contains("collector.memory: \"512Mi\" is less than 1Gi")
+            && message.contains("collector.accounts_in_parallel 17 needs")
+            && message.contains("set collector.memory: 1Gi"),
+        "{message}"
+    );
+    config::parse("16.yaml", &with("16")).unwrap();
+    let with_memory = |n: &str| with(n).replacen("collector:\n", "collector:\n  memory: 1Gi\n", 1);
+    let config = config::parse("64.yaml", &with_memory("64")).unwrap();
     assert_eq!(config.collector.accounts_in_parallel, 64);
     let message = error(&with("65"));
     assert!(

@@ -75,6 +75,30 @@ pub(super) fn scalar_string<'de, D: Deserializer<'de>>(
     })
 }
 
+/// The most accounts collected at once that the least memory (512 MiB) was measured to hold: 26-90
+/// MiB peak RSS with up to 16 in parallel.
+pub const PARALLEL_IN_LEAST_MEMORY: u32 = 16;
+
+/// The memory more accounts at once need: a catch-up of 64 accounts collected at once peaked at
+/// 738.6 MiB when an earlier build was measured with scripts/bench-accounts.sh (its default,
+/// catch-up, mode with 64 in parallel; not measured again on this build), so 1 GiB.
+pub const PARALLEL_MEMORY_MIB: u64 = 1024;
+
+/// The problem of `collector.memory` too small for `accounts_in_parallel` accounts collected at
+/// once, if it is.
+pub fn parallel_problem(memory: &str, accounts_in_parallel: u32) -> Option<Problem> {
+    let mib = memory_mib(memory)?;
+    (accounts_in_parallel > PARALLEL_IN_LEAST_MEMORY && mib < PARALLEL_MEMORY_MIB).then(|| {
+        Problem::new(
+            "collector.memory",
+            memory,
+            &format!(
+                "is less than 1Gi, which collector.accounts_in_parallel {accounts_in_parallel} needs (more than {PARALLEL_IN_LEAST_MEMORY} accounts at once: a catch-up of 64 at once peaked at 739 MiB): set collector.memory: 1Gi, or accounts_in_parallel: {PARALLEL_IN_LEAST_MEMORY} or fewer"
+            ),
+        )
+    })
+}
+
 /// Every problem of `collector.cpu` and `collector.memory`.
 pub fn problems(cpu: &str, memory: &str) -> Vec<Problem> {
     let mut problems = Vec::new();

@@ -308,7 +308,14 @@ fn collector(config: &Config, check: Check<'_>) {
         &config.collector.lookback_hours.to_string(),
         "must be between 1 and 8760 hours",
     );
-    for problem in super::sizing::problems(&config.collector.cpu, &config.collector.memory) {
+    let parallel = super::sizing::parallel_problem(
+        &config.collector.memory,
+        config.collector.accounts_in_parallel,
+    );
+    for problem in super::sizing::problems(&config.collector.cpu, &config.collector.memory)
+        .into_iter()
+        .chain(parallel)
+    {
         check(false, &problem.key, &problem.value, &problem.rule);
     }
 }
