@@ -6,7 +6,8 @@ locals {
     [for channel in google_monitoring_notification_channel.email : channel.id],
     var.alert_channel_ids,
   )
-  collector_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.service_name}\""
+  # Every service's entries (one service, or the accounts split across several).
+  collector_logs = length(local.service_numbers) == 1 ? "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${var.service_name}\"" : "resource.type=\"cloud_run_revision\" AND (${join(" OR ", [for i in range(1, length(local.service_numbers) + 1) : "resource.labels.service_name=\"${local.service_names[tostring(i)]}\""])})"
   # With several accounts, silence is watched per account, and alerts name the account.
   silence_metric = local.multi_account ? "${var.service_name}-successful-account-runs" : "${var.service_name}-successful-runs"
 
@@ -14,8 +15,10 @@ locals {
   # UTF-8 selector form PromQL needs for a name with '/' and '-'; resource and metric labels are
   # PromQL labels. One series per revision: summed by service (and account), so the series a deploy
   # retires is not read as silence.
-  silence_series = "{\"__name__\"=\"logging.googleapis.com/user/${local.silence_metric}\",\"monitored_resource\"=\"cloud_run_revision\",\"service_name\"=\"${var.service_name}\"}"
-  silence_window = "${var.alert_silence_seconds}s"
+  silence_series = "{\"__name__\"=\"logging.googleapis.com/user/${local.silence_metric}\",\"monitored_resource\"=\"cloud_run_revision\",\"service_name\"${local.service_matcher}}"
+  # PromQL's matcher of the services' names: one, or any of them.
+  service_matcher = length(local.service_numbers) == 1 ? "=\"${var.service_name}\"" : "=~\"${join("|", [for i in range(1, length(local.service_numbers) + 1) : local.service_names[tostring(i)]])}\""
+  silence_window  = "${var.alert_silence_seconds}s"
   # No successful run in the window at all, or (several accounts) an account seen in the last week
   # without a successful run in the window.
   silence_query = local.multi_account ? join(" ", [

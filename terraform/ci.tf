@@ -60,13 +60,24 @@ resource "google_service_account_iam_member" "github_impersonates_deployer" {
   member             = "principalSet://iam.googleapis.com/${google_iam_workload_identity_pool.github[0].name}/attribute.repository/${var.github_repository}"
 }
 
-# Deploys revisions of the one service…
+# Deploys revisions of the first service…
 resource "google_cloud_run_v2_service_iam_member" "deployer_deploys" {
   count = local.github_enabled ? 1 : 0
 
   project  = var.project_id
   location = google_cloud_run_v2_service.collector.location
   name     = google_cloud_run_v2_service.collector.name
+  role     = "roles/run.developer"
+  member   = "serviceAccount:${google_service_account.deployer[0].email}"
+}
+
+# …and of each further service (collector.services).
+resource "google_cloud_run_v2_service_iam_member" "deployer_deploys_extra" {
+  for_each = local.github_enabled ? local.extra_services : {}
+
+  project  = var.project_id
+  location = google_cloud_run_v2_service.collector_extra[each.key].location
+  name     = google_cloud_run_v2_service.collector_extra[each.key].name
   role     = "roles/run.developer"
   member   = "serviceAccount:${google_service_account.deployer[0].email}"
 }

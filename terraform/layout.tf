@@ -8,6 +8,15 @@ locals {
   checkpoint_folder = trim(var.checkpoint_prefix, "/")
   multi_account     = length(var.accounts) > 0
 
+  # The Cloud Run services the accounts are split across, by number ("1", "2", …; one without
+  # accounts), and each one's name: the first keeps var.service_name, the others end with -NUMBER.
+  service_numbers = local.multi_account ? distinct([for a in values(var.accounts) : tostring(a.service)]) : ["1"]
+  service_names   = { for n in local.service_numbers : n => n == "1" ? var.service_name : "${var.service_name}-${n}" }
+  # The services after the first (main.tf's *_extra resources; the first keeps its address).
+  extra_services = { for n, name in local.service_names : n => name if n != "1" }
+  # Each service's accounts.
+  service_accounts = { for n in local.service_numbers : n => { for name, a in var.accounts : name => a if tostring(a.service) == n } }
+
   # Keys: STREAM, or ACCOUNT/STREAM with several accounts.
   single_account_feeds = {
     for stream, prefix in local.stream_prefixes : stream => {

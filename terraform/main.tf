@@ -303,6 +303,95 @@ resource "google_cloud_run_v2_service_iam_member" "invoker" {
   member   = "serviceAccount:${google_service_account.invoker.email}"
 }
 
+# The services after the first, when the accounts are split across services: each collects its
+# share (local.service_env). Written out as the first's block is, which keeps its address in the
+# state of every deployment made before services existed; the project's tests hold the two blocks
+# to the same arguments but the name and the environment.
+resource "google_cloud_run_v2_service" "collector_extra" {
+  for_each = local.extra_services
+
+  project             = var.project_id
+  name                = each.value
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  deletion_protection = false
+
+  template {
+    service_account = google_service_account.collector.email
+    timeout         = "600s"
+    # 2: a tick that arrives while a run is in progress reaches the collector, which answers it and
+    # lets the running run cover it, instead of Cloud Run answering 429 to Pub/Sub.
+    max_instance_request_concurrency = 2
+
+    scaling {
+      min_instance_count = 0
+      max_instance_count = 1
+    }
+
+    containers {
+      image = var.image
+
+      ports {
+        container_port = 8080
+      }
+
+      # Request-based billing, as the gcloud engine's --cpu-throttling: CPU only while a run is
+      # being served (without cpu_idle the provider allocates it always).
+      resources {
+        cpu_idle = true
+        limits = {
+          cpu    = var.collector_cpu
+          memory = var.collector_memory
+        }
+      }
+
+      # The collector's settings (collector_env.tf), in a fixed order.
+      dynamic "env" {
+        for_each = local.service_env[each.key]
+        content {
+          name  = env.value.name
+          value = env.value.value
+        }
+      }
+      # Each token from its secret (collector_env.tf says which variable gets which).
+      dynamic "env" {
+        for_each = local.service_token_env[each.key]
+        content {
+          name = env.value.name
+          value_source {
+            secret_key_ref {
+              secret  = env.value.secret_id
+              version = "latest"
+            }
+          }
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    # Images are rolled out by `provision deploy`; Terraform must not roll them back.
+    ignore_changes = [template[0].containers[0].image, client, client_version]
+  }
+
+  depends_on = [
+    google_project_service.required,
+    google_secret_manager_secret_iam_member.collector_reads_token,
+    google_secret_manager_secret_iam_member.collector_reads_account_token,
+    google_storage_bucket_iam_member.collector_objects,
+  ]
+}
+
+resource "google_cloud_run_v2_service_iam_member" "invoker_extra" {
+  for_each = local.extra_services
+
+  project  = var.project_id
+  location = google_cloud_run_v2_service.collector_extra[each.key].location
+  name     = google_cloud_run_v2_service.collector_extra[each.key].name
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.invoker.email}"
+}
+
 # --- Trigger ---------------------------------------------------------------------------------
 
 resource "google_pubsub_topic" "trigger" {
@@ -356,6 +445,42 @@ resource "google_pubsub_subscription" "push" {
   depends_on = [google_cloud_run_v2_service_iam_member.invoker]
 }
 
+# Each further service's own subscription: every tick reaches every service.
+resource "google_pubsub_subscription" "push_extra" {
+  for_each = local.extra_services
+
+  project                    = var.project_id
+  name                       = "${var.topic_name}-push-${each.key}"
+  topic                      = google_pubsub_topic.trigger.id
+  ack_deadline_seconds       = 600
+  message_retention_duration = "86400s"
+
+  push_config {
+    push_endpoint = google_cloud_run_v2_service.collector_extra[each.key].uri
+
+    oidc_token {
+      service_account_email = google_service_account.invoker.email
+      audience              = google_cloud_run_v2_service.collector_extra[each.key].uri
+    }
+  }
+
+  retry_policy {
+    minimum_backoff = "10s"
+    maximum_backoff = "600s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter.id
+    max_delivery_attempts = 5
+  }
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  depends_on = [google_cloud_run_v2_service_iam_member.invoker_extra]
+}
+
 # Pub/Sub's service agent mints the push OIDC tokens and moves undeliverable messages.
 resource "google_service_account_iam_member" "pubsub_mints_invoker_tokens" {
   service_account_id = google_service_account.invoker.name
@@ -373,6 +498,15 @@ resource "google_pubsub_topic_iam_member" "dead_letter_publisher" {
 resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
   project      = var.project_id
   subscription = google_pubsub_subscription.push.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber_extra" {
+  for_each = local.extra_services
+
+  project      = var.project_id
+  subscription = google_pubsub_subscription.push_extra[each.key].name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent
 }

@@ -28,6 +28,16 @@ output "service_name" {
   value       = google_cloud_run_v2_service.collector.name
 }
 
+output "service_names" {
+  description = "Names of every Cloud Run collector service, the first first (one unless the accounts are split across services)."
+  value       = concat([google_cloud_run_v2_service.collector.name], [for i in range(2, length(local.service_numbers) + 1) : google_cloud_run_v2_service.collector_extra[tostring(i)].name])
+}
+
+output "cloud_run_extra_services" {
+  description = "Value of the CLOUD_RUN_EXTRA_SERVICES repository variable for the deploy workflow: the services after the first, space-separated (empty with one service)."
+  value       = join(" ", [for i in range(2, length(local.service_numbers) + 1) : google_cloud_run_v2_service.collector_extra[tostring(i)].name])
+}
+
 output "service_uri" {
   description = "URL of the Cloud Run collector service (reachable only internally and by the invoker)."
   value       = google_cloud_run_v2_service.collector.uri

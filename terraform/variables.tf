@@ -123,8 +123,20 @@ variable "accounts" {
     secret_id           = string
     lookback_hours      = number
     asset_namespace     = optional(string, "")
+    service             = optional(number, 1)
   }))
   default = {}
+
+  # The services the accounts are split across are numbered 1, 2, … with none left out.
+  validation {
+    condition     = length(var.accounts) == 0 || alltrue([for a in values(var.accounts) : a.service >= 1 && a.service <= 10 && floor(a.service) == a.service]) && length(distinct([for a in values(var.accounts) : a.service])) == max(concat([1], [for a in values(var.accounts) : a.service])...)
+    error_message = "each account's service is a whole number from 1 to 10, and the services used are 1, 2, … with none left out (a service with no account would collect nothing)."
+  }
+
+  validation {
+    condition     = alltrue([for n in distinct([for a in values(var.accounts) : a.service]) : length([for a in values(var.accounts) : a if a.service == n]) <= 100])
+    error_message = "one service collects at most 100 accounts: spread them over more services (each account's service)."
+  }
 
   validation {
     condition     = alltrue([for name in keys(var.accounts) : can(regex("^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$", name))])
@@ -159,8 +171,14 @@ variable "accounts_in_parallel" {
   default     = 4
 
   validation {
-    condition     = var.accounts_in_parallel >= 1 && var.accounts_in_parallel <= 16
-    error_message = "accounts_in_parallel must be between 1 and 16."
+    condition     = var.accounts_in_parallel >= 1 && var.accounts_in_parallel <= 64
+    error_message = "accounts_in_parallel must be between 1 and 64."
+  }
+
+  # As `provision` checks it: a catch-up of 64 accounts at once peaked at 739 MiB.
+  validation {
+    condition     = var.accounts_in_parallel <= 16 || try(tonumber(regex("^[0-9]+", var.collector_memory)) * (endswith(var.collector_memory, "Gi") ? 1024 : 1) >= 1024, false)
+    error_message = "accounts_in_parallel above 16 needs collector_memory of 1Gi at least."
   }
 }
 

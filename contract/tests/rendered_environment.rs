@@ -6,7 +6,9 @@
 //! - Terraform: the module's `layout.tf` and `collector_env.tf` are evaluated by the real
 //!   `terraform console` with the values the rendered root passes the module (which also runs the
 //!   module's own variable validations); the service's env blocks are checked to take each token
-//!   from the secret `token_env` names, and each feed to read where the collector writes.
+//!   from the secret `token_env` names, and each feed to read where the collector writes. With the
+//!   accounts split across services (`collector.services`), each service's environment holds its
+//!   share and nothing else, and every account is collected by exactly one service.
 //! - gcloud: the rendered `deploy.sh service` runs against a recording `gcloud` that the real
 //!   gcloud parses first; `--set-env-vars` and `--set-secrets` are read with gcloud's own syntax.
 
@@ -20,7 +22,7 @@ use provisioner::config::{self, Config};
 use provisioner::render::{self, Engine, RenderedFile};
 use testkit::{Reply, StandIns, TerraformRoot};
 
-const EXAMPLES: [&str; 3] = ["minimal", "full", "accounts"];
+const EXAMPLES: [&str; 4] = ["minimal", "full", "accounts", "fleet"];
 
 fn example(name: &str) -> Config {
     let path = testkit::workspace_root().join(format!("provisioner/examples/{name}.yaml"));
@@ -35,10 +37,19 @@ fn file<'a>(files: &'a [RenderedFile], path: &str) -> &'a str {
         .contents
 }
 
-/// The token variable of each account and the secret it comes from, as the provisioner means it.
-fn expected_tokens(config: &Config) -> BTreeMap<String, String> {
+/// The accounts service `service` (1-based) collects, as the provisioner means it.
+fn accounts_of(config: &Config, service: u32) -> Vec<config::Account> {
     config
         .accounts()
+        .into_iter()
+        .filter(|a| a.service == service)
+        .collect()
+}
+
+/// The token variable of each account of `service` and the secret it comes from, as the
+/// provisioner means it.
+fn expected_tokens(config: &Config, service: u32) -> BTreeMap<String, String> {
+    accounts_of(config, service)
         .into_iter()
         .map(|account| {
             let variable = match &account.name {
@@ -51,17 +62,18 @@ fn expected_tokens(config: &Config) -> BTreeMap<String, String> {
 }
 
 /// The collector's settings from `vars` and a token in each variable of `tokens` (as the secrets
-/// would fill them), which must be valid, and checked against what `config` says the deployment
-/// does.
+/// would fill them), which must be valid, and checked against what `config` says service `service`
+/// of the deployment does.
 fn check_against(
     config: &Config,
+    service: u32,
     mut vars: Vars,
     tokens: &BTreeMap<String, String>,
     engine: &str,
 ) -> Settings {
     assert_eq!(
         tokens,
-        &expected_tokens(config),
+        &expected_tokens(config, service),
         "{engine}: each token comes from its account's secret"
     );
     for variable in tokens.keys() {
@@ -77,7 +89,11 @@ fn check_against(
         },
         "{engine}"
     );
-    let accounts = config.accounts();
+    let accounts = accounts_of(config, service);
+    assert!(
+        !accounts.is_empty(),
+        "{engine}: service {service} collects some account"
+    );
     assert_eq!(settings.accounts.len(), accounts.len(), "{engine}");
     for account in &accounts {
         let label = format!("{engine}/{}", account.label());
@@ -176,9 +192,18 @@ struct Evaluated {
     env: Vec<BTreeMap<String, String>>,
     tokens: Vec<BTreeMap<String, String>>,
     feeds: BTreeMap<String, BTreeMap<String, String>>,
+    /// The services after the first, by number: the environment main.tf's `collector_extra` gets.
+    extra: BTreeMap<String, ServiceEnv>,
 }
 
-/// The module's `local.collector_env`, `local.token_env` and `local.feeds`, evaluated by Terraform.
+#[derive(Debug, serde::Deserialize)]
+struct ServiceEnv {
+    env: Vec<BTreeMap<String, String>>,
+    tokens: Vec<BTreeMap<String, String>>,
+}
+
+/// The module's `local.collector_env`, `local.token_env`, `local.feeds` and the further services'
+/// environments, evaluated by Terraform.
 fn evaluate(module: &[RenderedFile], arguments: &serde_json::Value) -> Evaluated {
     let mut root = TerraformRoot::new();
     for name in [
@@ -192,7 +217,7 @@ fn evaluate(module: &[RenderedFile], arguments: &serde_json::Value) -> Evaluated
     }
     let value = root
         .variables(arguments)
-        .eval("{env = local.collector_env, tokens = local.token_env, feeds = local.feeds}");
+        .eval("{env = local.collector_env, tokens = local.token_env, feeds = local.feeds, extra = {for n, _ in local.extra_services : n => {env = local.service_env[n], tokens = local.service_token_env[n]}}}");
     serde_json::from_value(value).unwrap()
 }
 
@@ -206,16 +231,16 @@ fn unique(pairs: &[BTreeMap<String, String>], value: &str) -> BTreeMap<String, S
     vars
 }
 
-/// Whether some `dynamic "env"` block of `body` (at any depth) iterates `local.token_env` and takes
-/// each value from the secret its `secret_id` names.
-fn tokens_from_secrets(body: &hcl::Body) -> bool {
+/// Whether some `dynamic "env"` block of `body` (at any depth) iterates `tokens` (an expression)
+/// and takes each value from the secret its `secret_id` names.
+fn tokens_from_secrets(body: &hcl::Body, tokens: &str) -> bool {
     body.blocks().any(|block| {
         let iterates = block.identifier() == "dynamic"
             && block.labels().first().is_some_and(|l| l.as_str() == "env")
             && block
                 .body()
                 .attributes()
-                .any(|a| a.key() == "for_each" && a.expr().to_string() == "local.token_env");
+                .any(|a| a.key() == "for_each" && a.expr().to_string() == tokens);
         let from_secret = block
             .body()
             .blocks()
@@ -226,7 +251,7 @@ fn tokens_from_secrets(body: &hcl::Body) -> bool {
             .filter(|b| b.identifier() == "secret_key_ref")
             .flat_map(|b| b.body().attributes())
             .any(|a| a.key() == "secret" && a.expr().to_string() == "env.value.secret_id");
-        (iterates && from_secret) || tokens_from_secrets(block.body())
+        (iterates && from_secret) || tokens_from_secrets(block.body(), tokens)
     })
 }
 
@@ -236,16 +261,32 @@ fn the_terraform_engine_renders_an_environment_the_collector_accepts_and_agrees_
         let config = example(name);
         let files = render::render(&config, Engine::Terraform).unwrap();
         let evaluated = evaluate(&files, &module_arguments(&files));
-        let vars = unique(&evaluated.env, "value");
-        assert_eq!(vars[env::GCS_BUCKET], config.bucket.name, "{name}");
-        let tokens = unique(&evaluated.tokens, "secret_id");
-        let settings = check_against(&config, vars, &tokens, &format!("terraform/{name}"));
+        let mut services = vec![(1, &evaluated.env, &evaluated.tokens)];
+        for (n, service) in &evaluated.extra {
+            services.push((n.parse().unwrap(), &service.env, &service.tokens));
+        }
+        let numbers: Vec<u32> = services.iter().map(|(n, _, _)| *n).collect();
+        assert_eq!(
+            numbers,
+            (1..=config.services()).collect::<Vec<_>>(),
+            "{name}: one environment per service"
+        );
 
-        // Each feed reads exactly where the collector writes that account's stream.
-        let mut written: Vec<(String, String)> = settings
-            .accounts
-            .iter()
-            .flat_map(|a| {
+        // Each feed reads exactly where the collector writes that account's stream, whichever
+        // service collects it.
+        let mut written: Vec<(String, String)> = Vec::new();
+        for (service, env, tokens) in services {
+            let vars = unique(env, "value");
+            assert_eq!(vars[env::GCS_BUCKET], config.bucket.name, "{name}");
+            let tokens = unique(tokens, "secret_id");
+            let settings = check_against(
+                &config,
+                service,
+                vars,
+                &tokens,
+                &format!("terraform/{name}/service {service}"),
+            );
+            written.extend(settings.accounts.iter().flat_map(|a| {
                 a.plans.iter().map(|p| {
                     let key = match &a.name {
                         None => p.stream.to_string(),
@@ -253,8 +294,8 @@ fn the_terraform_engine_renders_an_environment_the_collector_accepts_and_agrees_
                     };
                     (key, p.prefix.clone())
                 })
-            })
-            .collect();
+            }));
+        }
         let mut read: Vec<(String, String)> = evaluated
             .feeds
             .iter()
@@ -269,10 +310,12 @@ fn the_terraform_engine_renders_an_environment_the_collector_accepts_and_agrees_
             &format!("{}/main.tf", render::files::TF_MODULE_DIR),
         ))
         .unwrap();
-        assert!(
-            tokens_from_secrets(&module_main),
-            "{name}: the service takes each token from its secret"
-        );
+        for tokens in ["local.token_env", "local.service_token_env[each.key]"] {
+            assert!(
+                tokens_from_secrets(&module_main, tokens),
+                "{name}: the service takes each token of {tokens} from its secret"
+            );
+        }
     }
 }
 
@@ -341,22 +384,36 @@ fn the_gcloud_engine_renders_an_environment_the_collector_accepts_and_agrees_wit
             s.parse_errors()
         );
         assert!(s.parse_errors().is_empty(), "{:?}", s.parse_errors());
-        let deploy = s
+        let deploys: Vec<_> = s
             .calls()
             .into_iter()
-            .find(|c| c.args.starts_with(&["run".to_owned(), "deploy".to_owned()]))
-            .expect("the service is deployed");
-        let vars = gcloud_list(flag(&deploy.args, "--set-env-vars"));
-        let tokens: BTreeMap<String, String> = gcloud_list(flag(&deploy.args, "--set-secrets"))
-            .into_iter()
-            .map(|(variable, reference)| {
-                let secret = reference
-                    .strip_suffix(":latest")
-                    .unwrap_or_else(|| panic!("{name}: {reference} is the latest version"));
-                (variable, secret.to_owned())
-            })
+            .filter(|c| c.args.starts_with(&["run".to_owned(), "deploy".to_owned()]))
             .collect();
-        check_against(&config, vars, &tokens, &format!("gcloud/{name}"));
+        let names: Vec<&str> = deploys.iter().map(|d| d.args[2].as_str()).collect();
+        assert_eq!(
+            names,
+            config.service_names(),
+            "{name}: every service is deployed, the first first"
+        );
+        for (deploy, service) in deploys.iter().zip(1..) {
+            let vars = gcloud_list(flag(&deploy.args, "--set-env-vars"));
+            let tokens: BTreeMap<String, String> = gcloud_list(flag(&deploy.args, "--set-secrets"))
+                .into_iter()
+                .map(|(variable, reference)| {
+                    let secret = reference
+                        .strip_suffix(":latest")
+                        .unwrap_or_else(|| panic!("{name}: {reference} is the latest version"));
+                    (variable, secret.to_owned())
+                })
+                .collect();
+            check_against(
+                &config,
+                service,
+                vars,
+                &tokens,
+                &format!("gcloud/{name}/service {service}"),
+            );
+        }
     }
 }
 
@@ -368,11 +425,11 @@ fn a_renamed_variable_or_a_wrong_folder_fails_these_checks() {
     let evaluated = evaluate(&files, &module_arguments(&files));
     let rendered = unique(&evaluated.env, "value");
     let tokens = unique(&evaluated.tokens, "secret_id");
-    check_against(&config, rendered.clone(), &tokens, "as rendered");
+    check_against(&config, 1, rendered.clone(), &tokens, "as rendered");
 
     let mut moved = rendered.clone();
     moved.insert(env::STATE_KEY.into(), "elsewhere/auditevents.json".into());
-    let moved = std::panic::catch_unwind(|| check_against(&config, moved, &tokens, "moved"));
+    let moved = std::panic::catch_unwind(|| check_against(&config, 1, moved, &tokens, "moved"));
     assert!(
         moved.is_err(),
         "checkpoints where `provision status` does not read them are caught"
@@ -381,15 +438,30 @@ fn a_renamed_variable_or_a_wrong_folder_fails_these_checks() {
     let mut renamed = rendered.clone();
     let value = renamed.remove(env::MAX_RECORDS.name).unwrap();
     renamed.insert("MAX_RECORD".into(), value);
-    let renamed = std::panic::catch_unwind(|| check_against(&config, renamed, &tokens, "renamed"));
+    let renamed =
+        std::panic::catch_unwind(|| check_against(&config, 1, renamed, &tokens, "renamed"));
     assert!(renamed.is_err(), "a misspelled variable is caught");
 
     let mut wrong_secret = tokens.clone();
     wrong_secret.insert(env::OP_BEARER_TOKEN.into(), "another-secret".into());
     let wrong_secret =
-        std::panic::catch_unwind(|| check_against(&config, rendered, &wrong_secret, "secret"));
+        std::panic::catch_unwind(|| check_against(&config, 1, rendered, &wrong_secret, "secret"));
     assert!(
         wrong_secret.is_err(),
         "a token from another secret is caught"
+    );
+
+    // A service given another service's share is caught.
+    let fleet = example("fleet");
+    let files = render::render(&fleet, Engine::Terraform).unwrap();
+    let evaluated = evaluate(&files, &module_arguments(&files));
+    let first = unique(&evaluated.env, "value");
+    let first_tokens = unique(&evaluated.tokens, "secret_id");
+    check_against(&fleet, 1, first.clone(), &first_tokens, "service 1");
+    let swapped =
+        std::panic::catch_unwind(|| check_against(&fleet, 2, first, &first_tokens, "swapped"));
+    assert!(
+        swapped.is_err(),
+        "a service collecting another's accounts is caught"
     );
 }

@@ -489,31 +489,44 @@ pub fn image_for(config: &Config, tag: &str) -> String {
 }
 
 /// Steps of `provision deploy --build`: build `source` with Cloud Build into Artifact Registry as
-/// `image`, then roll the Cloud Run service to it.
+/// `image`, then roll every Cloud Run service to it.
 pub fn deploy(config: &Config, source: &Path, image: &str) -> Vec<Step> {
-    vec![build(config, source, image), roll(config, image, source)]
+    let mut steps = vec![build(config, source, image)];
+    steps.extend(roll(config, image, source));
+    steps
 }
 
-/// The step that rolls the Cloud Run service to `image` (`gcloud run deploy` waits for the
-/// revision to be ready).
-pub fn roll(config: &Config, image: &str, cwd: &Path) -> Step {
-    Step::new(
-        "roll the Cloud Run service to the new image",
-        "gcloud",
-        &[
-            "run",
-            "deploy",
-            &config.collector.service_name,
-            "--image",
-            image,
-            "--project",
-            &config.project_id,
-            "--region",
-            &config.region,
-            "--quiet",
-        ],
-        cwd,
-    )
+/// The steps that roll every Cloud Run service to `image`, the first first (`gcloud run deploy`
+/// waits for each revision to be ready).
+pub fn roll(config: &Config, image: &str, cwd: &Path) -> Vec<Step> {
+    let names = config.service_names();
+    names
+        .iter()
+        .map(|service| {
+            let name = if names.len() == 1 {
+                "roll the Cloud Run service to the new image".to_owned()
+            } else {
+                format!("roll the Cloud Run service {service} to the new image")
+            };
+            Step::new(
+                &name,
+                "gcloud",
+                &[
+                    "run",
+                    "deploy",
+                    service,
+                    "--image",
+                    image,
+                    "--project",
+                    &config.project_id,
+                    "--region",
+                    &config.region,
+                    "--quiet",
+                ],
+                cwd,
+            )
+        })
+        .collect()
 }
 
 /// The step that adds `token` as the newest version of `secret`, on standard input only.

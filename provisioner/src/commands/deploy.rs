@@ -132,7 +132,7 @@ pub fn deploy(config: &Config, rollout: &Rollout) -> Result<Deployed, DeployErro
                 Release::Configured(image) => image,
                 Release::Version(version) => steps::pin_release(config, &version, cwd)?,
             };
-            runner::run(&[steps::roll(config, &image, cwd)])?;
+            runner::run(&steps::roll(config, &image, cwd))?;
             image
         }
     };

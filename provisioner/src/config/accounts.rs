@@ -12,9 +12,6 @@ use super::names::chars;
 use super::regions::EVENTS_REGIONS;
 use super::{Config, DEFAULT_EVENTS_BASE_URL};
 
-/// The most accounts one deployment collects.
-pub const MAX_ACCOUNTS: usize = 100;
-
 /// One entry of `accounts:`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountEntry {
@@ -53,6 +50,8 @@ pub struct Account {
     pub lookback_hours: u32,
     /// Its feeds' asset namespace.
     pub asset_namespace: Option<String>,
+    /// The service (1-based) that collects it (`collector.services`; 1 for the one account).
+    pub service: u32,
 }
 
 /// An Events API setting (`1password.eu` or `https://…`) as a base URL.
@@ -148,13 +147,16 @@ impl Config {
                 secret: self.secret.clone(),
                 lookback_hours: self.collector.lookback_hours,
                 asset_namespace: None,
+                service: 1,
             }];
         }
         self.accounts
             .iter()
-            .filter_map(|entry| {
+            .enumerate()
+            .filter_map(|(index, entry)| {
                 let name = AccountName::new(&entry.name).ok()?;
                 Some(Account {
+                    service: super::services::service_of(index, self.services()),
                     events_api: entry.events_api.clone().or_else(|| self.events_api.clone()),
                     streams: entry.streams.as_ref().map_or_else(
                         || self.streams(),
@@ -240,12 +242,9 @@ impl Config {
 
 /// The problems of `accounts:` (names, hosts, streams, secrets, lookbacks, namespaces).
 pub fn validate_accounts(config: &Config, check: &mut dyn FnMut(bool, &str, &str, &str)) {
-    check(
-        config.accounts.len() <= MAX_ACCOUNTS,
-        "accounts",
-        &config.accounts.len().to_string(),
-        &format!("lists too many accounts: at most {MAX_ACCOUNTS} in one deployment"),
-    );
+    for problem in super::services::problems(config) {
+        check(false, &problem.key, &problem.value, &problem.rule);
+    }
     let mut secrets: Vec<String> = Vec::new();
     for (i, entry) in config.accounts.iter().enumerate() {
         let key = |field: &str| format!("accounts[{i}].{field}");

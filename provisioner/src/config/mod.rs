@@ -9,10 +9,11 @@ mod names;
 mod problem;
 mod regions;
 mod schema;
+mod services;
 mod sizing;
 mod validate;
 
-pub use accounts::{Account, AccountChoiceError, AccountEntry, MAX_ACCOUNTS, events_base_url};
+pub use accounts::{Account, AccountChoiceError, AccountEntry, events_base_url};
 pub use closed::{Closed, OneOf, spelling};
 pub use cron::{ABSENCE_LIMIT_SECONDS, longest_interval_seconds, runs_per_year, silence_seconds};
 pub use feed::{FeedKind, notification_topic, subscription, subscription_filter};
@@ -21,6 +22,9 @@ pub use schema::DEFAULT_EVENTS_BASE_URL;
 pub use schema::{
     Alerting, Bucket, Collector, Config, Dashboard, Github, Schedule, Secops, SecopsInstance,
     ServiceAccounts, SourceDeletion, StorageClass, Terraform,
+};
+pub use services::{
+    MAX_ACCOUNTS_PER_SERVICE, MAX_SERVICES, push_subscription, service_name, service_of,
 };
 pub use sizing::{CONCURRENCY, DEFAULT_CPU, DEFAULT_MEMORY, cpu_count, memory_mib};
 pub use validate::validate;

@@ -384,6 +384,9 @@ pub struct Collector {
     pub lookback_hours: u32,
     /// ACCOUNTS_IN_PARALLEL: with several accounts, how many are collected at once.
     pub accounts_in_parallel: u32,
+    /// How many Cloud Run services the accounts are split across (round robin in the list's
+    /// order); each runs on every tick and collects its share.
+    pub services: u32,
     /// vCPUs of the service's instance: 1, 2, 4, 6 or 8.
     #[serde(deserialize_with = "super::sizing::scalar_string")]
     pub cpu: String,
@@ -404,6 +407,7 @@ impl Default for Collector {
             page_size: d_page_size(),
             lookback_hours: d_lookback(),
             accounts_in_parallel: contract::env::ACCOUNTS_IN_PARALLEL.default as u32,
+            services: 1,
             cpu: super::sizing::DEFAULT_CPU.to_owned(),
             memory: super::sizing::DEFAULT_MEMORY.to_owned(),
         }

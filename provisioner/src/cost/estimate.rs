@@ -33,6 +33,8 @@ pub struct Estimate {
     pub accounts: usize,
     /// Streams summed over accounts: what the per-run units are multiplied by.
     pub account_streams: usize,
+    /// Cloud Run services the accounts are split across; each tick runs every one.
+    pub services: u32,
     /// The schedule.
     pub cron: String,
     /// Runs a month (a year's runs of the schedule over 12).
@@ -62,7 +64,8 @@ pub struct Profile {
     pub name: String,
     /// Events each run collects per account and stream.
     pub events_per_run: u64,
-    /// Billed instance seconds per run (start-up and request, rounded up to 100 ms).
+    /// Billed instance seconds per run (start-up and request, rounded up to 100 ms), summed over
+    /// the services a tick runs.
     pub billed_seconds_per_run: f64,
     /// Each billed unit.
     pub items: Vec<Item>,
@@ -108,9 +111,20 @@ pub fn estimate(
     let account_streams: usize = accounts.iter().map(|a| a.streams.len()).sum();
     let cpu = config::cpu_count(&config.collector.cpu).unwrap_or(1);
     let memory_mib = config::memory_mib(&config.collector.memory).unwrap_or(512);
+    // Each service's accounts × streams (one service unless collector.services splits them).
+    let per_service: Vec<f64> = (1..=config.services())
+        .map(|n| {
+            accounts
+                .iter()
+                .filter(|a| a.service == n)
+                .map(|a| a.streams.len() as f64)
+                .sum()
+        })
+        .collect();
     let shape = Shape {
         runs: runs_per_month,
         account_streams: account_streams as f64,
+        service_account_streams: per_service,
         tokens: accounts.len() as f64,
         cpu: f64::from(cpu),
         memory_gib: memory_mib as f64 / 1024.0,
@@ -134,6 +148,7 @@ pub fn estimate(
         project_id: config.project_id.clone(),
         accounts: accounts.len(),
         account_streams,
+        services: config.services(),
         cron,
         runs_per_month,
         cpu,
@@ -151,6 +166,8 @@ pub fn estimate(
 struct Shape {
     runs: f64,
     account_streams: f64,
+    /// Each service's accounts × streams: every tick runs every service.
+    service_account_streams: Vec<f64>,
     tokens: f64,
     cpu: f64,
     memory_gib: f64,
@@ -168,10 +185,18 @@ fn profile(
     let start = &units.instance_start;
     let k = shape.account_streams;
     let r = shape.runs;
-    // Cloud Run bills each request rounded up to 100 ms; the start-up is billed with it.
-    let billed_ms = ((start.startup_ms + k * run.request_ms) / 100.0).ceil() * 100.0;
+    // Cloud Run bills each request rounded up to 100 ms; the start-up is billed with it. A tick
+    // is one request to each service.
+    let services = shape.service_account_streams.len() as f64;
+    let billed_ms: f64 = shape
+        .service_account_streams
+        .iter()
+        .map(|k| ((start.startup_ms + k * run.request_ms) / 100.0).ceil() * 100.0)
+        .sum();
     let billed_seconds = billed_ms / 1000.0;
-    let per_tick_bytes = units.pubsub_requests_per_tick as f64 * PUBSUB_MIN_BYTES;
+    // The scheduler's one publish, and one push delivery to each service.
+    let per_tick_bytes =
+        (units.pubsub_requests_per_tick as f64 - 1.0 + services) * PUBSUB_MIN_BYTES;
     let notification_bytes = if shape.event_driven_feed {
         // Each object's notification: the bucket's publish and the feed's delivery.
         k * run.objects_written as f64 * 2.0 * PUBSUB_MIN_BYTES
@@ -181,7 +206,7 @@ fn profile(
     let quantities = [
         ("run_cpu", r * billed_seconds * shape.cpu),
         ("run_memory", r * billed_seconds * shape.memory_gib),
-        ("run_requests", r),
+        ("run_requests", r * services),
         ("storage_class_a", r * k * run.class_a as f64),
         ("storage_class_b", r * k * run.class_b as f64),
         (
@@ -195,7 +220,7 @@ fn profile(
         ("secret_versions", shape.tokens),
         (
             "log_ingestion",
-            r * (start.log_bytes as f64 + k * run.log_bytes as f64) / GIB,
+            r * (services * start.log_bytes as f64 + k * run.log_bytes as f64) / GIB,
         ),
         (
             "pubsub_throughput",

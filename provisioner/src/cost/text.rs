@@ -19,6 +19,13 @@ pub fn text(estimate: &Estimate) -> String {
         e.cpu,
         e.memory_mib
     );
+    if e.services > 1 {
+        let _ = writeln!(
+            out,
+            "The accounts are split across {} services: each tick runs every one (one request, one push delivery and one start-up each).",
+            e.services
+        );
+    }
     let _ = writeln!(
         out,
         "Per-run units measured {} ({}); prices read {} (provisioner/data/prices.yaml), USD list prices, tier 1 regions.",

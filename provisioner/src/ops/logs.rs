@@ -86,12 +86,9 @@ impl ErrorRecord {
     }
 }
 
-/// The filter of the collector's log lines.
+/// The filter of the collector's log lines (every service's).
 pub fn collector_filter(config: &Config) -> String {
-    format!(
-        "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
-        config.collector.service_name
-    )
+    crate::render::collector_logs(config)
 }
 
 /// The filter of run summaries, optionally only those at or after `since`.

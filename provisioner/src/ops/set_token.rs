@@ -194,7 +194,8 @@ pub fn unconfirmed(rotation: &Rotation, config: &Config, timeout: Duration) -> O
     let hint = if rotation.runs_with_another_token > 0 {
         format!(
             " ({} run(s) since then still used the previous token: a running instance keeps the token it read at start; once {} starts a new instance, run `{set_token}` again)",
-            rotation.runs_with_another_token, config.collector.service_name
+            rotation.runs_with_another_token,
+            config.service_of_account(rotation.account.as_deref())
         )
     } else {
         String::new()

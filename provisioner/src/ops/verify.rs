@@ -260,12 +260,13 @@ fn without_run(
                 timeout.as_secs()
             ),
             format!(
-                "check `gcloud scheduler jobs describe {job} --location {region}`, the push subscription {topic}-push (endpoint and OIDC account) and roles/run.invoker for {invoker} on {service}; undelivered triggers wait in {topic}-dead-letter",
+                "check `gcloud scheduler jobs describe {job} --location {region}`, the push subscription {subscriptions} (endpoint and OIDC account) and roles/run.invoker for {invoker} on {services}; undelivered triggers wait in {topic}-dead-letter",
                 job = config.schedule.job_name,
                 region = gcloud.region(),
+                subscriptions = config.push_subscriptions().join(", "),
                 topic = config.topic,
                 invoker = config.service_accounts.invoker,
-                service = config.collector.service_name
+                services = config.service_names().join(", ")
             ),
         ),
     }

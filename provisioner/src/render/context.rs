@@ -46,7 +46,9 @@ pub struct Context {
     page_size: u16,
     lookback_hours: u32,
     streams: Vec<StreamContext>,
-    env_vars: String,
+    /// Every Cloud Run service, the first first (one unless `collector.services` splits the
+    /// accounts).
+    services: Vec<ServiceContext>,
     state_bucket: Option<String>,
     state_prefix: String,
     secops_service_account: Option<String>,
@@ -67,8 +69,6 @@ pub struct Context {
     /// The dashboard and its metrics, when `dashboard.enabled`.
     dashboard: Option<DashboardContext>,
     github: crate::config::Github,
-    /// `--set-secrets`: each token variable from its secret.
-    token_secrets: String,
     /// Every secret holding a token (one, or one per account).
     secret_ids: Vec<String>,
     accounts_in_parallel: u32,
@@ -79,6 +79,19 @@ pub struct Context {
     concurrency: u32,
     /// With several accounts, each (in the config's order); empty with one.
     accounts: Vec<AccountContext>,
+}
+
+/// One Cloud Run service of the deployment and what ticks it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceContext {
+    /// Its name.
+    name: String,
+    /// Its push subscription on the trigger topic.
+    subscription: String,
+    /// `--set-env-vars`: its settings, '@' between them.
+    env_vars: String,
+    /// `--set-secrets`: the token variable of each account it collects, from its secret.
+    token_secrets: String,
 }
 
 /// The dashboard as the templates use it.
@@ -109,14 +122,23 @@ pub struct AccountContext {
     secret: String,
     lookback_hours: u32,
     asset_namespace: String,
+    /// The service (1-based) that collects it.
+    service: u32,
 }
 
-/// The collector service's log entries (a Cloud Logging filter).
-pub(super) fn collector_logs(config: &Config) -> String {
-    format!(
-        "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{}\"",
-        config.collector.service_name
-    )
+/// The collector services' log entries (a Cloud Logging filter).
+pub fn collector_logs(config: &Config) -> String {
+    let names = config.service_names();
+    let services = names
+        .iter()
+        .map(|name| format!("resource.labels.service_name=\"{name}\""))
+        .collect::<Vec<_>>();
+    let services = if services.len() == 1 {
+        services.concat()
+    } else {
+        format!("({})", services.join(" OR "))
+    };
+    format!("resource.type=\"cloud_run_revision\" AND {services}")
 }
 
 impl Context {
@@ -139,7 +161,16 @@ impl Context {
             })
             .collect();
         let checkpoint_folder = config.checkpoint_prefix.trim_matches('/').to_owned();
-        let env_vars = environment::gcloud_env_list(&environment::variables(config));
+        let services: Vec<ServiceContext> = (1..=config.services())
+            .map(|n| ServiceContext {
+                name: crate::config::service_name(&config.collector.service_name, n),
+                subscription: crate::config::push_subscription(&config.topic, n),
+                env_vars: environment::gcloud_env_list(&environment::variables(config, n)),
+                token_secrets: environment::gcloud_secrets_list(
+                    &environment::service_token_secrets(config, n),
+                ),
+            })
+            .collect();
         let token_secrets = environment::token_secrets(config);
         let accounts: Vec<AccountContext> = config
             .accounts()
@@ -157,6 +188,7 @@ impl Context {
                     secret: account.secret.clone(),
                     lookback_hours: account.lookback_hours,
                     asset_namespace: account.asset_namespace.clone().unwrap_or_default(),
+                    service: account.service,
                 })
             })
             .collect();
@@ -190,7 +222,7 @@ impl Context {
             page_size: config.collector.page_size,
             lookback_hours: config.collector.lookback_hours,
             streams,
-            env_vars,
+            services,
             state_bucket: config.terraform.state_bucket.clone(),
             state_prefix: config
                 .terraform
@@ -224,7 +256,6 @@ impl Context {
                 .iter()
                 .map(|n| (*n).to_owned())
                 .collect(),
-            token_secrets: environment::gcloud_secrets_list(&token_secrets),
             secret_ids: token_secrets
                 .into_iter()
                 .map(|(_, secret)| secret)

@@ -236,10 +236,16 @@ pub fn referenced_metric_types(dashboard: &Value) -> Vec<String> {
 pub fn dashboard(config: &Config, logs: &str) -> Value {
     let metrics = metrics(config, logs);
     let [runs, events, age, duration, token] = [0, 1, 2, 3, 4].map(|i| &metrics[i]);
-    let service = &config.collector.service_name;
+    // One service's name, or (the accounts split across services) any of them.
+    let names = config.service_names();
+    let service = if names.len() == 1 {
+        format!("\"{}\"", names[0])
+    } else {
+        format!("monitoring.regex.full_match(\"{}\")", names.join("|"))
+    };
     let series = |metric: &Metric, extra: &str| {
         format!(
-            "metric.type=\"{}\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"{service}\"{extra}",
+            "metric.type=\"{}\" AND resource.type=\"cloud_run_revision\" AND resource.labels.service_name={service}{extra}",
             metric.metric_type()
         )
     };

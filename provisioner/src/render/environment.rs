@@ -2,26 +2,29 @@
 //! `--set-secrets`): the same variables in the same order as the Terraform module's
 //! `collector_env.tf`, named and defaulted by the contract (`contract::env`). With several accounts,
 //! the shared settings, then each account's own, accounts in name order (as Terraform iterates a
-//! map).
+//! map). With the accounts split across services (`collector.services`), each service's
+//! environment holds only its share.
 
 use contract::env;
 use contract::{AccountName, Stream};
 
 use crate::config::{Account, Config};
 
-/// The named accounts of `config`, in name order.
-fn named(config: &Config) -> Vec<(AccountName, Account)> {
+/// The named accounts of `config` that `service` collects (every one with `None`), in name order.
+fn named(config: &Config, service: Option<u32>) -> Vec<(AccountName, Account)> {
     let mut accounts: Vec<(AccountName, Account)> = config
         .accounts()
         .into_iter()
+        .filter(|a| service.is_none_or(|n| a.service == n))
         .filter_map(|a| a.name.clone().map(|name| (name, a)))
         .collect();
     accounts.sort_by(|a, b| a.0.cmp(&b.0));
     accounts
 }
 
-/// Every variable and its value (the tokens come from secrets: [`token_secrets`]).
-pub fn variables(config: &Config) -> Vec<(String, String)> {
+/// Every variable of service `service` (1-based) and its value (the tokens come from secrets:
+/// [`service_token_secrets`]).
+pub fn variables(config: &Config, service: u32) -> Vec<(String, String)> {
     let prefixes = config.stream_prefixes();
     let prefix_of = |stream: Stream| {
         prefixes
@@ -74,7 +77,7 @@ pub fn variables(config: &Config) -> Vec<(String, String)> {
         return vars;
     }
 
-    let accounts = named(config);
+    let accounts = named(config, Some(service));
     let mut vars = owned(&[
         (
             env::ACCOUNTS,
@@ -114,13 +117,22 @@ pub fn variables(config: &Config) -> Vec<(String, String)> {
     vars
 }
 
-/// Which variable gets which secret's token: `OP_BEARER_TOKEN` from the secret, or with several
-/// accounts `OP_BEARER_TOKEN_NAME` from each account's.
+/// Which variable gets which secret's token, for every account: `OP_BEARER_TOKEN` from the
+/// secret, or with several accounts `OP_BEARER_TOKEN_NAME` from each account's.
 pub fn token_secrets(config: &Config) -> Vec<(String, String)> {
+    tokens(config, None)
+}
+
+/// [`token_secrets`] of the accounts service `service` collects.
+pub fn service_token_secrets(config: &Config, service: u32) -> Vec<(String, String)> {
+    tokens(config, Some(service))
+}
+
+fn tokens(config: &Config, service: Option<u32>) -> Vec<(String, String)> {
     if !config.has_accounts() {
         return vec![(env::OP_BEARER_TOKEN.to_owned(), config.secret.clone())];
     }
-    named(config)
+    named(config, service)
         .into_iter()
         .map(|(name, account)| {
             (

@@ -13,7 +13,7 @@ use std::path::Path;
 use minijinja::{Environment, UndefinedBehavior};
 
 use crate::config::Config;
-pub use context::Context;
+pub use context::{Context, collector_logs};
 pub use filters::{hcl_string, shell_word};
 
 /// Which tool the rendered files are for.
