@@ -156,7 +156,11 @@ fn the_silence_policy_needs_no_known_metric_and_its_query_parses() {
     assert_eq!(attr("disable_metric_validation").as_deref(), Some("true"));
     assert_eq!(attr("query").as_deref(), Some("local.silence_query"));
 
-    for (name, config) in [("full", example("full")), ("accounts", example("accounts"))] {
+    for (name, config) in [
+        ("full", example("full")),
+        ("accounts", example("accounts")),
+        ("fleet", example("fleet")),
+    ] {
         let dir = alerting_locals(&module_arguments(&config));
         let query = console(&dir, "local.silence_query");
         let metric = if config.has_accounts() {
@@ -191,7 +195,7 @@ fn the_promql_check_refuses_a_broken_query() {
 
 #[test]
 fn the_error_alert_matches_only_the_collectors_own_lines_in_both_engines() {
-    for name in ["full", "accounts"] {
+    for name in ["full", "accounts", "fleet"] {
         let config = example(name);
         let dir = alerting_locals(&module_arguments(&config));
         let own = console(&dir, "local.collector_own_logs");

@@ -178,7 +178,7 @@ fn rendered(config: &Config) -> (Value, Value, Vec<String>, Vec<Value>) {
 fn every_rendered_dashboard_and_metric_is_valid_against_the_apis_discovery_documents() {
     let monitoring = discovery("monitoring.v1.json");
     let logging = discovery("logging.v2.json");
-    for name in ["minimal", "full", "accounts"] {
+    for name in ["minimal", "full", "accounts", "fleet"] {
         let config = example(name);
         let (terraform, gcloud, metric_names, metric_configs) = rendered(&config);
         assert_eq!(
@@ -279,7 +279,7 @@ fn every_metric_the_dashboard_charts_is_created_by_the_same_render_in_both_engin
             .to_owned(),
     );
 
-    for name in ["minimal", "full", "accounts"] {
+    for name in ["minimal", "full", "accounts", "fleet"] {
         for alerting in [true, false] {
             let mut config = example(name);
             config.alerting.enabled = alerting;

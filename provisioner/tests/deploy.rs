@@ -267,6 +267,89 @@ fn every_gcloud_line_of_the_three_account_scripts_parses_in_both_branches() {
     }
 }
 
+#[test]
+fn every_gcloud_line_of_the_fleet_scripts_parses_and_each_service_gets_its_share() {
+    let created = every_line_parses("fleet", "absent", absent);
+    let updated = every_line_parses("fleet", "present", present);
+    // Round robin in the list's order: acme, initech, hooli on the first service; globex and
+    // umbrella on the second.
+    let shares = [
+        (
+            "op-fleet-collector ",
+            "ACCOUNTS=acme,hooli,initech@",
+            ["ACME", "HOOLI", "INITECH"].as_slice(),
+        ),
+        (
+            "op-fleet-collector-2 ",
+            "ACCOUNTS=globex,umbrella@",
+            ["GLOBEX", "UMBRELLA"].as_slice(),
+        ),
+    ];
+    for (lines, verb) in [
+        (&created, "gcloud run deploy "),
+        (&updated, "gcloud run services update "),
+    ] {
+        let services: Vec<&String> = lines.iter().filter(|l| l.starts_with(verb)).collect();
+        assert_eq!(services.len(), 2, "{services:#?}");
+        for (line, (name, accounts, tokens)) in services.iter().zip(shares) {
+            assert!(line.starts_with(&format!("{verb}{name}")), "{line}");
+            assert!(line.contains(accounts), "{accounts} not in {line}");
+            let secrets = tokens
+                .iter()
+                .map(|t| {
+                    format!(
+                        "OP_BEARER_TOKEN_{t}=op-fleet-token-{}:latest",
+                        t.to_lowercase()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(",");
+            assert!(
+                line.contains(&format!("--set-secrets {secrets} "))
+                    || line.ends_with(&format!("--set-secrets {secrets}")),
+                "{secrets} not in {line}"
+            );
+        }
+    }
+    for (lines, needle) in [
+        (
+            &created,
+            "gcloud pubsub subscriptions create onepassword-audit-trigger-push --topic onepassword-audit-trigger",
+        ),
+        (
+            &created,
+            "gcloud pubsub subscriptions create onepassword-audit-trigger-push-2 --topic onepassword-audit-trigger",
+        ),
+        (
+            &updated,
+            "gcloud pubsub subscriptions update onepassword-audit-trigger-push-2 ",
+        ),
+        (
+            &created,
+            "gcloud run services add-iam-policy-binding op-fleet-collector-2 ",
+        ),
+        (&updated, "gcloud run services delete op-fleet-collector-2 "),
+        (
+            &updated,
+            "gcloud pubsub subscriptions delete onepassword-audit-trigger-push-2 ",
+        ),
+        (&updated, "gcloud run services delete op-fleet-collector "),
+    ] {
+        assert!(
+            lines.iter().any(|l| l.starts_with(needle)),
+            "{needle} not in {lines:#?}"
+        );
+    }
+    // One schedule ticks both services.
+    assert_eq!(
+        created
+            .iter()
+            .filter(|l| l.starts_with("gcloud scheduler jobs create pubsub "))
+            .count(),
+        1
+    );
+}
+
 /// Cloud Storage's service agent, as `gcloud storage service-agent` prints it.
 const GCS_AGENT: &str = "service-123456789@gs-project-accounts.iam.gserviceaccount.com";
 

@@ -12,7 +12,7 @@ use provisioner::render::{self, Engine};
 fn rendered_tree() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for name in ["minimal", "full", "accounts", "event_driven"] {
+    for name in ["minimal", "full", "accounts", "event_driven", "fleet"] {
         let config = config::load(&manifest.join(format!("examples/{name}.yaml"))).unwrap();
         for engine in [Engine::Terraform, Engine::Gcloud] {
             render::write(
@@ -109,7 +109,7 @@ fn checkov_finds_no_failed_check() {
 fn shellcheck_finds_nothing_in_the_rendered_scripts() {
     let tree = rendered_tree();
     let scripts = files(tree.path(), "sh");
-    assert_eq!(scripts.len(), 8);
+    assert_eq!(scripts.len(), 10);
     let output = Command::new(testkit::tool("shellcheck"))
         .args(&scripts)
         .output()
@@ -314,7 +314,7 @@ fn dangling(d: &Declared, module_outputs: &[String]) -> Vec<String> {
 #[test]
 fn every_reference_in_the_rendered_terraform_resolves() {
     let tree = rendered_tree();
-    for name in ["minimal", "full", "accounts", "event_driven"] {
+    for name in ["minimal", "full", "accounts", "event_driven", "fleet"] {
         let root_dir = tree.path().join(name).join("terraform");
         let module = declared(&root_dir.join("modules/onepassword-secops"));
         assert!(

@@ -75,7 +75,7 @@ fn refused(arguments: &serde_json::Value, message: &str) {
 
 #[test]
 fn the_module_accepts_every_render() {
-    for example in ["minimal", "full", "accounts", "event_driven"] {
+    for example in ["minimal", "full", "accounts", "event_driven", "fleet"] {
         validate(&arguments(example)).unwrap_or_else(|e| panic!("{example}: {e}"));
     }
 }

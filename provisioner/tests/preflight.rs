@@ -106,7 +106,7 @@ fn every_rendered_resource_type_and_gcloud_command_has_its_permissions() {
     let mut commands = BTreeSet::new();
     // Every option on: the full example (alerting, GitHub deploys, SecOps feeds and read grant)
     // and the accounts example (several accounts); a release image for the remote repository.
-    for name in ["full", "accounts", "minimal", "event_driven"] {
+    for name in ["full", "accounts", "minimal", "event_driven", "fleet"] {
         let config = example(name);
         for file in render::render(&config, Engine::Terraform).unwrap() {
             if file.path.ends_with(".tf") {
@@ -367,7 +367,7 @@ fn a_blocked_project_gets_every_problem_with_its_fix_and_apply_changes_nothing()
 
 #[test]
 fn a_clean_project_passes_every_check() {
-    for example in ["full", "minimal", "accounts", "event_driven"] {
+    for example in ["full", "minimal", "accounts", "event_driven", "fleet"] {
         let dir = config_dir(example);
         let s = stand_ins();
         let out = provision(dir.path(), &s, &["preflight"], None);

@@ -190,7 +190,7 @@ fn sources() -> Vec<(String, String)> {
             std::fs::read_to_string(&path).unwrap(),
         ));
     }
-    for example in ["minimal", "full", "accounts", "event_driven"] {
+    for example in ["minimal", "full", "accounts", "event_driven", "fleet"] {
         let config =
             config::load(&workspace().join(format!("provisioner/examples/{example}.yaml")))
                 .unwrap();

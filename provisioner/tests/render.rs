@@ -12,7 +12,7 @@ fn example(name: &str) -> config::Config {
 
 #[test]
 fn every_rendered_file_matches_its_snapshot() {
-    for name in ["minimal", "full", "accounts", "event_driven"] {
+    for name in ["minimal", "full", "accounts", "event_driven", "fleet"] {
         let config = example(name);
         for engine in [Engine::Terraform, Engine::Gcloud] {
             for file in render::render(&config, engine).unwrap() {
@@ -206,7 +206,7 @@ fn write_refuses_symbolic_links_and_never_follows_them() {
 
 #[test]
 fn feed_instructions_text_and_json() {
-    for name in ["minimal", "full", "accounts", "event_driven"] {
+    for name in ["minimal", "full", "accounts", "event_driven", "fleet"] {
         let instructions = feed::instructions(&example(name), Engine::Terraform);
         insta::assert_snapshot!(format!("{name}__feed_text"), feed::to_text(&instructions));
         insta::assert_json_snapshot!(format!("{name}__feed_json"), instructions);
