@@ -480,3 +480,118 @@ fn accounts_in_parallel_goes_up_to_64() {
         "{message}"
     );
 }
+
+#[test]
+fn collector_services_split_the_accounts_and_refuse_a_split_that_cannot_work() {
+    // The fleet example: five accounts, two services, round robin in the list's order.
+    let fleet = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/fleet.yaml"),
+    )
+    .unwrap();
+    let config = config::parse("fleet.yaml", &fleet).unwrap();
+    let shares: Vec<(String, u32)> = config
+        .accounts()
+        .into_iter()
+        .map(|a| (a.name.unwrap().as_str().to_owned(), a.service))
+        .collect();
+    assert_eq!(
+        shares,
+        [
+            ("acme".to_owned(), 1),
+            ("globex".to_owned(), 2),
+            ("initech".to_owned(), 1),
+            ("umbrella".to_owned(), 2),
+            ("hooli".to_owned(), 1),
+        ]
+    );
+    assert_eq!(
+        config.service_names(),
+        ["op-fleet-collector", "op-fleet-collector-2"]
+    );
+    assert_eq!(
+        config.push_subscriptions(),
+        [
+            "onepassword-audit-trigger-push",
+            "onepassword-audit-trigger-push-2"
+        ]
+    );
+    assert_eq!(
+        config.service_of_account(Some("umbrella")),
+        "op-fleet-collector-2"
+    );
+
+    let with_services = |text: &str, n: &str| {
+        assert!(text.contains("  services: 2\n"));
+        text.replacen("  services: 2\n", &format!("  services: {n}\n"), 1)
+    };
+    // More services than accounts: one would collect nothing.
+    let message = error(&with_services(&fleet, "6"));
+    assert!(
+        message.contains("collector.services")
+            && message.contains("more than the 5 accounts listed")
+            && message.contains("set at most 5"),
+        "{message}"
+    );
+    // Out of range.
+    for n in ["0", "11"] {
+        let message = error(&with_services(&fleet, n));
+        assert!(
+            message.contains("collector.services") && message.contains("between 1 and 10"),
+            "{message}"
+        );
+    }
+    // Several services and no accounts: list.
+    let single = fleet.split("accounts:\n").next().unwrap().to_owned();
+    let message = error(&single);
+    assert!(
+        message.contains("collector.services")
+            && message.contains("has no accounts: list")
+            && message.contains("set collector.services to 1"),
+        "{message}"
+    );
+    // A name that would be too long for the last service's `-N`.
+    let long = "c".repeat(48);
+    let message = error(&fleet.replacen(
+        "service_name: op-fleet-collector",
+        &format!("service_name: {long}"),
+        1,
+    ));
+    assert!(
+        message.contains("collector.service_name")
+            && message.contains(&format!("{long}-2"))
+            && message.contains("at most 49 characters"),
+        "{message}"
+    );
+
+    // 101 accounts need a second service; 1,000 fit ten; 1,001 do not fit one deployment.
+    let fleet_of = |accounts: usize, services: u32| {
+        let mut text = with_services(&single, &services.to_string());
+        text.push_str("accounts:\n");
+        for i in 0..accounts {
+            text.push_str(&format!("  - name: customer-{i:04}\n"));
+        }
+        text
+    };
+    let message = error(&fleet_of(101, 1));
+    assert!(
+        message.contains("accounts: \"101\"")
+            && message.contains("one service collects at most 100")
+            && message.contains("set collector.services to at least 2"),
+        "{message}"
+    );
+    let config = config::parse("1000.yaml", &fleet_of(1000, 10)).unwrap();
+    assert_eq!(config.services(), 10);
+    let per_service = config
+        .accounts()
+        .into_iter()
+        .fold([0usize; 10], |mut n, a| {
+            n[a.service as usize - 1] += 1;
+            n
+        });
+    assert_eq!(per_service, [100; 10]);
+    let message = error(&fleet_of(1001, 10));
+    assert!(
+        message.contains("split the accounts into deployments of at most 1000"),
+        "{message}"
+    );
+}

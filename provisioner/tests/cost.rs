@@ -160,6 +160,61 @@ fn the_arithmetic_of_a_three_account_one_minute_config() {
 }
 
 #[test]
+fn a_split_across_services_counts_a_request_a_delivery_and_a_start_up_per_service() {
+    // The same three accounts across two services: acme (2 streams) and initech (3) on the
+    // first, globex (1) on the second.
+    let units = RunUnits::parse(UNITS).unwrap();
+    let mut split = three_accounts_every_minute();
+    split.collector.services = 2;
+    assert_eq!(split.services(), 2);
+    let shares: Vec<u32> = split.accounts().iter().map(|a| a.service).collect();
+    assert_eq!(shares, [1, 2, 1]);
+    let estimate = cost::estimate(&split, &units, &prices(), Options::default()).unwrap();
+    assert_eq!(estimate.services, 2);
+    let runs = 43_800.0;
+    let gib = 1024.0 * 1024.0 * 1024.0;
+    let tib = gib * 1024.0;
+
+    let empty = &estimate.profiles[0];
+    // Service 1: 50 ms + 5 × 5 ms = 75 → 100 ms; service 2: 50 + 1 × 5 = 55 → 100 ms.
+    close(empty.billed_seconds_per_run, 0.2, "empty billed seconds");
+    close(quantity(empty, "run_cpu"), runs * 0.2 * 2.0, "vCPU-s");
+    close(
+        quantity(empty, "run_requests"),
+        runs * 2.0,
+        "a push to each",
+    );
+    // Storage and tokens do not change with the split.
+    close(quantity(empty, "storage_class_b"), runs * 6.0, "class B");
+    close(
+        quantity(empty, "secret_accesses"),
+        runs * 3.0,
+        "secret accesses",
+    );
+    // A start-up's log lines in each service.
+    close(
+        quantity(empty, "log_ingestion"),
+        runs * (2.0 * 200.0 + 6.0 * 600.0) / gib,
+        "log GiB",
+    );
+    // The scheduler's publish and a push delivery to each service.
+    close(
+        quantity(empty, "pubsub_throughput"),
+        runs * 3.0 * 1000.0 / tib,
+        "Pub/Sub TiB",
+    );
+
+    let typical = &estimate.profiles[1];
+    // Service 1: 50 + 5 × 30 = 200 ms; service 2: 50 + 30 = 80 → 100 ms.
+    close(
+        typical.billed_seconds_per_run,
+        0.3,
+        "typical billed seconds",
+    );
+    assert!(cost::text(&estimate).contains("split across 2 services"));
+}
+
+#[test]
 fn the_event_driven_feed_adds_a_notification_per_object() {
     let units = RunUnits::parse(UNITS).unwrap();
     let config = three_accounts_every_minute();

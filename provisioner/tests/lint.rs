@@ -399,3 +399,88 @@ fn the_reference_check_catches_what_terraform_validate_would() {
         ]
     );
 }
+
+/// The text of `resource "TYPE" "NAME" { … }` in `file` of the module, up to its closing brace.
+fn resource_block(file: &str, kind: &str, name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../terraform")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = format!("resource \"{kind}\" \"{name}\" {{\n");
+    let from = text
+        .find(&start)
+        .unwrap_or_else(|| panic!("{file} has no {kind}.{name}"));
+    let end = text[from..].find("\n}\n").unwrap() + from + 3;
+    text[from..end].to_owned()
+}
+
+#[test]
+fn each_further_services_resources_are_the_first_services_but_for_name_and_share() {
+    // The first service's resources keep their addresses (every deployment made before
+    // collector.services has them in its state); the others are `_extra` copies over
+    // local.extra_services. A setting changed in one and not the other would make the services
+    // differ, so each pair must be the same text once the expected differences are replaced.
+    let pairs = [
+        (
+            "main.tf",
+            "google_cloud_run_v2_service",
+            "collector",
+            vec![
+                (
+                    "  name                = each.value\n",
+                    "  name                = var.service_name\n",
+                ),
+                ("local.service_env[each.key]", "local.collector_env"),
+                ("local.service_token_env[each.key]", "local.token_env"),
+            ],
+        ),
+        (
+            "main.tf",
+            "google_cloud_run_v2_service_iam_member",
+            "invoker",
+            vec![],
+        ),
+        (
+            "main.tf",
+            "google_pubsub_subscription",
+            "push",
+            vec![
+                (
+                    "\"${var.topic_name}-push-${each.key}\"",
+                    "\"${var.topic_name}-push\"",
+                ),
+                ("iam_member.invoker_extra]", "iam_member.invoker]"),
+            ],
+        ),
+        (
+            "main.tf",
+            "google_pubsub_subscription_iam_member",
+            "dead_letter_subscriber",
+            vec![("push_extra[each.key]", "push")],
+        ),
+        (
+            "ci.tf",
+            "google_cloud_run_v2_service_iam_member",
+            "deployer_deploys",
+            vec![(
+                "  for_each = local.github_enabled ? local.extra_services : {}\n",
+                "  count = local.github_enabled ? 1 : 0\n",
+            )],
+        ),
+    ];
+    for (file, kind, name, differences) in pairs {
+        let first = resource_block(file, kind, name);
+        let mut extra = resource_block(file, kind, &format!("{name}_extra"))
+            .replacen(&format!("\"{name}_extra\""), &format!("\"{name}\""), 1)
+            .replacen("  for_each = local.extra_services\n\n", "", 1)
+            .replace("collector_extra[each.key]", "collector");
+        for (from, to) in differences {
+            assert!(extra.contains(from), "{kind}.{name}_extra: no {from:?}");
+            extra = extra.replace(from, to);
+        }
+        assert_eq!(
+            extra, first,
+            "{kind}.{name}_extra differs from {kind}.{name} beyond its name and share"
+        );
+    }
+}
