@@ -150,6 +150,37 @@ fn the_module_refuses_what_provision_refuses() {
     refused(&a, "topic_name must be at most 208 characters");
     a["secops_feed"] = serde_json::json!("storage_v2");
     validate(&a).unwrap();
+
+    // Accounts split across services: numbered 1, 2, … with none left out, at most 100 each.
+    let gap = "the services used are 1, 2, … with none left out";
+    let mut a = arguments("fleet");
+    a["accounts"]["globex"]["service"] = serde_json::json!(3);
+    a["accounts"]["umbrella"]["service"] = serde_json::json!(3);
+    refused(&a, gap);
+    for service in [0.0, 1.5, 11.0] {
+        let mut a = arguments("fleet");
+        a["accounts"]["globex"]["service"] = serde_json::json!(service);
+        refused(&a, "each account's service is a whole number from 1 to 10");
+    }
+    let mut a = arguments("fleet");
+    let template = a["accounts"]["acme"].clone();
+    for i in 0..101 {
+        a["accounts"][format!("customer-{i:03}")] = template.clone();
+    }
+    refused(&a, "one service collects at most 100 accounts");
+
+    // Accounts at once: up to 64 as provision allows, 1Gi above 16.
+    let mut a = arguments("fleet");
+    a["accounts_in_parallel"] = serde_json::json!(64);
+    validate(&a).unwrap();
+    a["accounts_in_parallel"] = serde_json::json!(65);
+    refused(&a, "accounts_in_parallel must be between 1 and 64");
+    a["accounts_in_parallel"] = serde_json::json!(17);
+    a["collector_memory"] = serde_json::json!("512Mi");
+    refused(
+        &a,
+        "accounts_in_parallel above 16 needs collector_memory of 1Gi at least",
+    );
 }
 
 /// A dashboard whose log-based metrics the module would not create (another service's, a renamed
