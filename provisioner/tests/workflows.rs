@@ -2,7 +2,8 @@
 //! naming the fix, when its image cannot be pulled anonymously (a registry stand-in on loopback
 //! answers as ghcr.io does for a public and a private package); the image job may write the
 //! attestation's storage record; the deploy workflow runs on every change to what the image is built
-//! from, in the environment the identity pool trusts.
+//! from, in the environment the identity pool trusts, and rolls the image to every further service
+//! when the accounts are split (its gcloud lines parsed by the real gcloud).
 
 mod support;
 
@@ -217,4 +218,71 @@ fn the_deploy_workflow_runs_on_every_change_to_what_the_image_is_built_from() {
     assert!(outputs.contains("GCP_DEPLOY_ENVIRONMENT"));
     let ci = std::fs::read_to_string(workspace().join("terraform/ci.tf")).unwrap();
     assert!(ci.contains(":environment:${var.github_environment}"));
+}
+
+/// The deploy workflow's step for the services after the first: its script, run with the value
+/// of `CLOUD_RUN_EXTRA_SERVICES` for the fleet example (the module's output is those names, space
+/// separated), deploys the new image to each of them, and the real gcloud accepts every line; with
+/// one service the variable is empty and the step does not run.
+#[test]
+fn the_deploy_workflow_rolls_the_image_to_every_further_service() {
+    let deploy = workflow("deploy-collector.yml");
+    let steps = deploy["jobs"]["deploy"]["steps"].as_sequence().unwrap();
+    let step = steps
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Roll the further services"))
+        .expect("the deploy job rolls the further services");
+    assert_eq!(
+        step["if"].as_str(),
+        Some("${{ vars.CLOUD_RUN_EXTRA_SERVICES != '' }}")
+    );
+    assert_eq!(
+        step["env"]["SERVICES"].as_str(),
+        Some("${{ vars.CLOUD_RUN_EXTRA_SERVICES }}")
+    );
+    let script = step["run"].as_str().unwrap();
+
+    let fleet =
+        provisioner::config::load(&workspace().join("provisioner/examples/fleet.yaml")).unwrap();
+    let extra = fleet.service_names()[1..].join(" ");
+    assert_eq!(extra, "op-fleet-collector-2");
+    // Three further services, as collector.services: 4 would give.
+    let three = "op-fleet-collector-2 op-fleet-collector-3 op-fleet-collector-4";
+    for (services, expected) in [(extra.as_str(), 1), (three, 3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("step.sh");
+        std::fs::write(&path, format!("set -euo pipefail\n{script}")).unwrap();
+        let s = support::bare_stand_ins();
+        let image = "us-central1-docker.pkg.dev/mssp-secops-prod/onepassword-secops/collector:abc";
+        let out = support::bash(
+            &s,
+            dir.path(),
+            &path,
+            &[],
+            &[
+                ("SERVICES", services),
+                ("PROJECT", "mssp-secops-prod"),
+                ("REGION", "us-central1"),
+                ("IMAGE", image),
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "{}\nrejected: {:#?}",
+            String::from_utf8_lossy(&out.stderr),
+            s.parse_errors()
+        );
+        assert_eq!(s.parse_errors(), Vec::<String>::new());
+        let lines = support::lines(&s.calls());
+        let deployed: Vec<String> = services
+            .split(' ')
+            .map(|name| {
+                format!(
+                    "gcloud run deploy {name} --image {image} --project mssp-secops-prod --region us-central1 --quiet"
+                )
+            })
+            .collect();
+        assert_eq!(lines, deployed);
+        assert_eq!(lines.len(), expected);
+    }
 }
