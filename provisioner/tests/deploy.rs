@@ -974,34 +974,12 @@ fn every_iam_grant_of_the_module_is_in_the_readme_security_table() {
     );
 }
 
-/// The text of `resource "kind" "name" { … }` in a module file.
-fn resource(file: &str, kind: &str, name: &str) -> String {
-    let text = std::fs::read_to_string(workspace().join("terraform").join(file)).unwrap();
-    let head = format!("resource \"{kind}\" \"{name}\" {{");
-    let start = text
-        .find(&head)
-        .unwrap_or_else(|| panic!("{head} not in {file}"));
-    let mut depth = 0;
-    for (offset, c) in text[start..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return text[start..=start + offset].to_owned();
-                }
-            }
-            _ => {}
-        }
-    }
-    panic!("{head} is not closed");
-}
-
 #[test]
 fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
     // Released images come through a remote repository with a common (not the deprecated custom)
     // upstream, as gcloud's --remote-docker-repo URL creates it.
-    let releases = resource("main.tf", "google_artifact_registry_repository", "releases");
+    let releases =
+        support::module_resource("main.tf", "google_artifact_registry_repository", "releases");
     assert!(
         releases.contains("mode          = \"REMOTE_REPOSITORY\"")
             && releases.contains("common_repository {")
@@ -1010,11 +988,12 @@ fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
         "{releases}"
     );
     // Request-based CPU, as the gcloud engine's --cpu-throttling.
-    let service = resource("main.tf", "google_cloud_run_v2_service", "collector");
+    let service = support::module_resource("main.tf", "google_cloud_run_v2_service", "collector");
     assert!(service.contains("cpu_idle = true"), "{service}");
     // The silence alert sums across revisions, grouped by service (and by account, with several),
     // in PromQL with metric validation off (tests/alerting.rs evaluates and parses the query).
-    let silence = resource("alerting.tf", "google_monitoring_alert_policy", "silence");
+    let silence =
+        support::module_resource("alerting.tf", "google_monitoring_alert_policy", "silence");
     assert!(
         silence.contains("condition_prometheus_query_language {")
             && silence.contains("disable_metric_validation = true"),
@@ -1027,7 +1006,7 @@ fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
         "{alerting}"
     );
     // What `gcloud builds submit --gcs-source-staging-dir` needs of the deployer.
-    let bucket_read = resource(
+    let bucket_read = support::module_resource(
         "ci.tf",
         "google_storage_bucket_iam_member",
         "deployer_reads_staging_bucket",
@@ -1037,7 +1016,7 @@ fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
             && bucket_read.contains("roles/storage.legacyBucketReader"),
         "{bucket_read}"
     );
-    let usage = resource(
+    let usage = support::module_resource(
         "ci.tf",
         "google_project_iam_member",
         "deployer_uses_services",
@@ -1074,7 +1053,7 @@ fn the_module_grants_orders_and_bills_as_a_first_real_deployment_needs() {
             "google_storage_bucket_iam_member.secops_reader",
         ),
     ] {
-        let block = resource(file, kind, name);
+        let block = support::module_resource(file, kind, name);
         let depends = block
             .split("depends_on")
             .nth(1)

@@ -23,19 +23,10 @@ fn rendered(config: &config::Config, engine: Engine, path: &str) -> String {
         .contents
 }
 
-/// The text of `resource "kind" "name" { … }` in the module's feed.tf.
-fn feed_tf_block(head: &str) -> String {
-    let text = std::fs::read_to_string(workspace().join("terraform/feed.tf")).unwrap();
-    let start = text
-        .find(head)
-        .unwrap_or_else(|| panic!("{head} not in feed.tf"));
-    let end = text[start..].find("\n}\n").unwrap() + start + 2;
-    text[start..end].to_owned()
-}
-
 #[test]
 fn the_module_notifies_only_the_stream_folders_and_each_feed_pulls_its_own_subscription() {
-    let notification = feed_tf_block("resource \"google_storage_notification\" \"secops_feed\"");
+    let notification =
+        support::module_resource("feed.tf", "google_storage_notification", "secops_feed");
     for needle in [
         "for_each = local.event_driven ? local.stream_prefixes : {}",
         "payload_format     = \"JSON_API_V1\"",
@@ -46,7 +37,8 @@ fn the_module_notifies_only_the_stream_folders_and_each_feed_pulls_its_own_subsc
         assert!(notification.contains(needle), "{needle}: {notification}");
     }
     assert!(!notification.contains("checkpoint"), "{notification}");
-    let subscription = feed_tf_block("resource \"google_pubsub_subscription\" \"secops_feed\"");
+    let subscription =
+        support::module_resource("feed.tf", "google_pubsub_subscription", "secops_feed");
     for needle in [
         "for_each = local.event_driven ? local.feeds : {}",
         "filter                     = \"hasPrefix(attributes.objectId, \\\"${each.value.folder}/\\\")\"",
@@ -54,19 +46,25 @@ fn the_module_notifies_only_the_stream_folders_and_each_feed_pulls_its_own_subsc
     ] {
         assert!(subscription.contains(needle), "{needle}: {subscription}");
     }
-    let subscriber =
-        feed_tf_block("resource \"google_pubsub_subscription_iam_member\" \"secops_subscriber\"");
+    let subscriber = support::module_resource(
+        "feed.tf",
+        "google_pubsub_subscription_iam_member",
+        "secops_subscriber",
+    );
     assert!(subscriber.contains("role         = \"roles/pubsub.subscriber\""));
     assert!(subscriber.contains("var.secops_service_account"));
-    let publisher =
-        feed_tf_block("resource \"google_pubsub_topic_iam_member\" \"gcs_publishes_secops_feed\"");
+    let publisher = support::module_resource(
+        "feed.tf",
+        "google_pubsub_topic_iam_member",
+        "gcs_publishes_secops_feed",
+    );
     assert!(
         publisher
             .contains("data.google_storage_project_service_account.gcs_agent[0].email_address")
     );
 
     // One feed resource, either source: exactly one settings block at a time.
-    let chronicle = feed_tf_block("resource \"google_chronicle_feed\" \"stream\"");
+    let chronicle = support::module_resource("feed.tf", "google_chronicle_feed", "stream");
     for needle in [
         "feed_source_type = local.event_driven ? \"GOOGLE_CLOUD_STORAGE_EVENT_DRIVEN\" : \"GOOGLE_CLOUD_STORAGE_V2\"",
         "dynamic \"gcs_v2_settings\" {\n      for_each = local.event_driven ? [] : [each.value.folder]",

@@ -1,6 +1,8 @@
 //! The rendered infrastructure checked by the tools its users trust: checkov (zero failed checks),
 //! shellcheck (zero findings), the real `terraform fmt -check`, and hcl-rs parsing every file.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -400,20 +402,6 @@ fn the_reference_check_catches_what_terraform_validate_would() {
     );
 }
 
-/// The text of `resource "TYPE" "NAME" { … }` in `file` of the module, up to its closing brace.
-fn resource_block(file: &str, kind: &str, name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../terraform")
-        .join(file);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let start = format!("resource \"{kind}\" \"{name}\" {{\n");
-    let from = text
-        .find(&start)
-        .unwrap_or_else(|| panic!("{file} has no {kind}.{name}"));
-    let end = text[from..].find("\n}\n").unwrap() + from + 3;
-    text[from..end].to_owned()
-}
-
 #[test]
 fn each_further_services_resources_are_the_first_services_but_for_name_and_share() {
     // The first service's resources keep their addresses (every deployment made before
@@ -469,8 +457,8 @@ fn each_further_services_resources_are_the_first_services_but_for_name_and_share
         ),
     ];
     for (file, kind, name, differences) in pairs {
-        let first = resource_block(file, kind, name);
-        let mut extra = resource_block(file, kind, &format!("{name}_extra"))
+        let first = support::module_resource(file, kind, name);
+        let mut extra = support::module_resource(file, kind, &format!("{name}_extra"))
             .replacen(&format!("\"{name}_extra\""), &format!("\"{name}\""), 1)
             .replacen("  for_each = local.extra_services\n\n", "", 1)
             .replace("collector_extra[each.key]", "collector");

@@ -353,3 +353,27 @@ pub fn without_preflight(calls: Vec<Call>) -> Vec<Call> {
         .unwrap_or(calls.len());
     calls[first_step..].to_vec()
 }
+
+/// The text of `resource "kind" "name" { … }` in the module's `file` (terraform/), to its closing
+/// brace.
+pub fn module_resource(file: &str, kind: &str, name: &str) -> String {
+    let text = std::fs::read_to_string(workspace().join("terraform").join(file)).unwrap();
+    let head = format!("resource \"{kind}\" \"{name}\" {{");
+    let start = text
+        .find(&head)
+        .unwrap_or_else(|| panic!("{head} not in {file}"));
+    let mut depth = 0;
+    for (offset, c) in text[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return text[start..=start + offset].to_owned();
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("{head} is not closed");
+}
